@@ -1,0 +1,5 @@
+"""``python -m autodiff_cli``: the same as the ``adcli`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""User-facing errors: one hierarchy, each carrying what its message needs.
+
+The CLI catches :class:`AdcliError` in one place, prints ``str(error)`` to
+stderr and exits with :attr:`AdcliError.exit_code` (2: the user's mistake).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AdcliError(Exception):
+    """Base of every error caused by what the user gave us."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to ``name``, if any is close."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'sin'?"`` or nothing."""
+    best = suggest(name, candidates)
+    return f"; did you mean '{best}'?" if best else ""
+
+
+def caret(source: str, start: int, end: int | None = None) -> str:
+    """The source line holding offset ``start``, with carets under ``start:end``."""
+    start = max(0, min(start, len(source)))
+    line_start = source.rfind("\n", 0, start) + 1
+    line_end = source.find("\n", start)
+    if line_end == -1:
+        line_end = len(source)
+    line = source[line_start:line_end]
+    column = start - line_start
+    width = 1 if end is None else max(1, min(end, line_end) - start)
+    # Long lines are windowed around the column so the caret stays on screen.
+    if len(line) > 76:
+        left = max(0, column - 38)
+        shown = line[left:left + 76]
+        prefix = "..." if left > 0 else ""
+        suffix = "..." if left + 76 < len(line) else ""
+        line, column = prefix + shown + suffix, column - left + len(prefix)
+    printable = "".join(ch if ch.isprintable() else " " for ch in line)
+    return f"  {printable}\n  {' ' * column}{'^' * width}"
+
+
+def line_and_column(source: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``source``."""
+    line = source.count("\n", 0, offset) + 1
+    column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+class SourceError(AdcliError):
+    """An error at a place in the expression: the message, then the line with a caret."""
+
+    def __init__(self, message: str, source: str, start: int, end: int | None = None) -> None:
+        self.source, self.start, self.end = source, start, end
+        line, column = line_and_column(source, start)
+        where = f"line {line}, column {column}" if "\n" in source else f"column {column}"
+        super().__init__(f"{message} (at {where})\n{caret(source, start, end)}")
+        self.reason = message
+
+
+class ExpressionSyntaxError(SourceError):
+    """The text is not in the language."""
+
+
+class UnknownFunctionError(SourceError):
+    """A call to a name that is neither a built-in nor a defined function."""
+
+
+class ArityError(SourceError):
+    """A function called with the wrong number of arguments."""
+
+
+class NameUseError(SourceError):
+    """A name assigned twice, used before assignment, or shadowing a built-in."""
+
+
+class VariableError(AdcliError):
+    """A variable without a value, a value for no variable, or a value given twice."""
+
+
+class ValueInputError(AdcliError):
+    """A value on the command line that is not a constant expression."""
+
+
+class InputFileError(AdcliError):
+    """An expression file that cannot be read."""

@@ -1,0 +1,86 @@
+"""AST to Scalar graph, at a point; and the non-finite diagnosis.
+
+One Scalar per AST node: a node shared in the AST (an assigned name, a
+variable used twice) is one Scalar shared in the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from . import expr as ast
+from .ops import FLOAT
+from .scalar import Scalar
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Graph:
+    """The Scalar graph of a program: its output, its variables, and each AST node's Scalar."""
+
+    output: Scalar
+    leaves: dict[str, Scalar]
+    scalars: dict[int, Scalar]
+    """``id(ast node)`` to its Scalar."""
+    order: tuple[ast.Expr, ...]
+    """The AST nodes in evaluation order."""
+
+
+def build_graph(program: ast.Program, point: Mapping[str, float],
+                wrt: Collection[str] | None = None) -> Graph:
+    """Evaluate ``program`` at ``point`` as a Scalar graph.
+
+    Variables named in ``wrt`` (default: all) require gradients; the others are
+    held constant.  ``point`` must give every variable a value.
+    """
+    wanted = set(program.variables if wrt is None else wrt)
+    leaves = {name: Scalar(point[name], requires_grad=name in wanted, name=name)
+              for name in program.variables}
+    scalars: dict[int, Scalar] = {}
+    order = ast.postorder(program.result)
+    for node in order:
+        if isinstance(node, ast.Apply):
+            made = Scalar.apply(node.op, *[scalars[id(a)] for a in node.args])
+        elif isinstance(node, ast.Var):
+            made = leaves[node.name]
+        elif isinstance(node, ast.Const):
+            made = Scalar(node.value, requires_grad=False, name=node.name)
+        else:
+            made = Scalar(node.value, requires_grad=False)
+        scalars[id(node)] = made
+    return Graph(scalars[id(program.result)], leaves, scalars, tuple(order))
+
+
+def _describe(node: ast.Apply, values: list[float]) -> str:
+    shown = ", ".join(repr(v) for v in values)
+    return f"{node.op.name}({shown})"
+
+
+def first_nonfinite(graph: Graph) -> str | None:
+    """Where the first non-finite number came from, or None if everything is finite.
+
+    Forward: the first operation in evaluation order whose output is non-finite
+    while its inputs are finite.  Backward: the first local derivative, in the
+    reverse sweep, that is non-finite at finite inputs.
+    """
+    for node in graph.order:
+        scalar = graph.scalars[id(node)]
+        if isinstance(node, ast.Apply) and not math.isfinite(scalar.data):
+            values = [graph.scalars[id(a)].data for a in node.args]
+            if all(math.isfinite(v) for v in values):
+                return f"{_describe(node, values)} = {scalar.data!r}"
+        elif isinstance(node, ast.Num) and not math.isfinite(node.value):
+            return f"the number literal overflows to {node.value!r}"
+    for node in reversed(graph.order):
+        if not isinstance(node, ast.Apply):
+            continue
+        scalar = graph.scalars[id(node)]
+        values = [graph.scalars[id(a)].data for a in node.args]
+        for index, (rule, arg) in enumerate(zip(node.op.partials, node.args)):
+            if graph.scalars[id(arg)].requires_grad:
+                local = rule(FLOAT, *values, scalar.data)
+                if not math.isfinite(local):
+                    which = f" with respect to argument {index + 1}" if len(values) > 1 else ""
+                    return f"the derivative of {_describe(node, values)}{which} is {local!r}"
+    return None

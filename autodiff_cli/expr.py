@@ -1,0 +1,147 @@
+"""The AST: small immutable nodes, and iterative walks over them.
+
+An expression is a DAG, not just a tree: a name assigned once and used twice
+is one node with two parents.  Nodes compare by identity (``eq=False``) and
+print shallowly, because the generated ``__eq__``/``__repr__`` of a dataclass
+would recurse into arbitrarily deep children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar, Union
+
+from .ops import Op
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Num:
+    """A number literal (or a folded constant)."""
+
+    value: float
+
+    def __repr__(self) -> str:
+        return f"Num({self.value!r})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Const:
+    """A named constant: pi, e, tau."""
+
+    name: str
+    value: float
+
+    def __repr__(self) -> str:
+        return f"Const({self.name!r})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Var:
+    """A free variable, whose value comes from the user."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"Var({self.name!r})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Apply:
+    """An operation from the registry applied to argument nodes."""
+
+    op: Op
+    args: tuple[Expr, ...]
+
+    def __repr__(self) -> str:
+        return f"Apply({self.op.name!r}, <{len(self.args)} args>)"
+
+
+Expr = Union[Num, Const, Var, Apply]
+Leaf = (Num, Const, Var)
+
+
+def children(node: Expr) -> tuple[Expr, ...]:
+    """The node's arguments (none for leaves)."""
+    return node.args if isinstance(node, Apply) else ()
+
+
+def postorder(roots: Expr | Iterable[Expr]) -> list[Expr]:
+    """Every node reachable from ``roots`` once, arguments before their users.
+
+    Deterministic: arguments are visited left to right, so leaves appear in the
+    order they are written.  Iterative, so depth is unlimited.
+    """
+    root_list = [roots] if isinstance(roots, (Num, Const, Var, Apply)) else list(roots)
+    seen: set[int] = set()
+    order: list[Expr] = []
+    for root in root_list:
+        if id(root) in seen:
+            continue
+        # Each stack entry: a node and the index of the next argument to visit.
+        stack: list[tuple[Expr, int]] = [(root, 0)]
+        seen.add(id(root))
+        while stack:
+            node, i = stack[-1]
+            args = children(node)
+            if i < len(args):
+                stack[-1] = (node, i + 1)
+                child = args[i]
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def fold(root: Expr, leaf: Callable[[Expr], T], apply: Callable[[Apply, list[T]], T]) -> T:
+    """Evaluate ``root`` bottom-up, once per shared node, without recursion."""
+    values: dict[int, T] = {}
+    for node in postorder(root):
+        if isinstance(node, Apply):
+            values[id(node)] = apply(node, [values[id(a)] for a in node.args])
+        else:
+            values[id(node)] = leaf(node)
+    return values[id(root)]
+
+
+def variables(root: Expr) -> list[str]:
+    """Names of the free variables, in the order they first appear."""
+    names: dict[str, None] = {}
+    for node in postorder(root):
+        if isinstance(node, Var):
+            names.setdefault(node.name)
+    return list(names)
+
+
+def count_nodes(root: Expr) -> int:
+    """How many distinct nodes the DAG has."""
+    return len(postorder(root))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Program:
+    """A parsed program: its result expression and what the text named.
+
+    ``names`` maps ``id(node)`` to the name it was assigned to, so that views of
+    the graph can label shared intermediates; ``bindings`` keeps those nodes
+    alive.  ``variables`` lists the free variables in order of first appearance
+    in the text.
+    """
+
+    source: str
+    result: Expr
+    variables: tuple[str, ...]
+    bindings: tuple[tuple[str, Expr], ...] = ()
+    names: dict[int, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Program({self.source[:40]!r}, variables={self.variables!r})"
+
+    def nodes(self) -> Iterator[Expr]:
+        """The result's nodes, arguments first."""
+        return iter(postorder(self.result))

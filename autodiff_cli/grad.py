@@ -1,0 +1,49 @@
+"""The value and gradient of a program at a point, through the Scalar graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .evaluator import Graph, build_graph, first_nonfinite
+from .expr import Program
+from .inputs import resolve_point, resolve_wrt
+from .parser import parse
+
+
+@dataclass(frozen=True, slots=True)
+class GradResult:
+    """A program's value and partial derivatives at a point."""
+
+    expression: str
+    point: dict[str, float]
+    value: float
+    gradient: dict[str, float]
+    """Partial derivatives, for the variables asked for, in order of first appearance."""
+    nonfinite: str | None = None
+    """Where the first inf or nan came from, when there is one."""
+
+
+def gradient_at(program: Program, point: Mapping[str, float],
+                wrt: Sequence[str] | None = None) -> tuple[GradResult, Graph]:
+    """Evaluate and backpropagate; the result and the graph it came from."""
+    names = tuple(program.variables if wrt is None else wrt)
+    graph = build_graph(program, point, names)
+    if graph.output.requires_grad:
+        graph.output.backward()
+    gradient = {name: float(graph.leaves[name].grad or 0.0) for name in names}
+    result = GradResult(program.source, dict(point), graph.output.data, gradient,
+                        first_nonfinite(graph))
+    return result, graph
+
+
+def grad(expression: str, wrt: str | Sequence[str] | None = None, **values: float) -> GradResult:
+    """The value and gradient of ``expression`` at the point given as keywords.
+
+    >>> r = grad("sin(x)+x*y", x=1, y=2)
+    >>> r.value, r.gradient["x"], r.gradient["y"]
+    (2.8414709848078967, 2.5403023058681398, 1.0)
+    """
+    program = parse(expression)
+    point = resolve_point(program.variables, values.items())
+    return gradient_at(program, point, resolve_wrt(program.variables, wrt))[0]

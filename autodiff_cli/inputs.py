@@ -1,0 +1,95 @@
+"""What the user gives: the expression's text, and values for its variables."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .errors import AdcliError, InputFileError, VariableError, did_you_mean
+from .ops import CONSTANTS
+from .parser import parse_constant
+
+Assignment = tuple[str, "str | float"]
+"""A variable's name and its value: a number, or text such as ``pi/4``."""
+
+
+def _listing(names: Sequence[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def check_names(names: Iterable[str], variables: Sequence[str], what: str) -> None:
+    """Every name must be one of the program's variables (constants are named as such)."""
+    for name in names:
+        if name in CONSTANTS:
+            raise VariableError(f"'{name}' is a constant ({CONSTANTS[name]!r}), not a variable; "
+                                f"it cannot be {what}")
+        if name not in variables:
+            raise VariableError(
+                f"the expression has no variable '{name}'{did_you_mean(name, variables)} "
+                f"(its variables: {_listing(variables)})")
+
+
+def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
+                  defaults: float | None = None) -> dict[str, float]:
+    """The point, in the program's variable order, from the user's assignments.
+
+    Raises VariableError for a value given twice, a value for a name the
+    program does not use, or a variable left without a value (unless
+    ``defaults`` gives one).
+    """
+    given: dict[str, float] = {}
+    for name, raw in assignments:
+        if name in given:
+            raise VariableError(f"'{name}' is given a value twice")
+        check_names([name], variables, "given a value")
+        given[name] = float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, f"--{name}")
+    point: dict[str, float] = {}
+    for name in variables:
+        if name in given:
+            point[name] = given[name]
+        elif defaults is not None:
+            point[name] = defaults
+        else:
+            raise VariableError(
+                f"no value for variable '{name}': give it as --{name} VALUE "
+                f"(the expression's variables: {_listing(variables)})")
+    return point
+
+
+def resolve_wrt(variables: Sequence[str], wrt: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The variables to differentiate with respect to: a comma list, or all of them."""
+    if wrt is None:
+        return tuple(variables)
+    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
+    names = [n for n in names if n]
+    if not names:
+        raise VariableError("--wrt names no variable")
+    check_names(names, variables, "differentiated against")
+    return tuple(n for n in variables if n in names)
+
+
+def read_expression(text: str | None, file: str | None) -> str:
+    """The program's text: the argument, a file, or standard input for ``-``."""
+    if text is not None and file is not None:
+        raise AdcliError("give the expression either as an argument or with --file, not both")
+    if file is None and text is None:
+        raise AdcliError("no expression: give one as an argument, with --file FILE, or - for stdin")
+    if text == "-" or file == "-":
+        return sys.stdin.read()
+    if file is not None:
+        try:
+            return Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise InputFileError(f"cannot read {file}: {reason}") from None
+    assert text is not None
+    return text
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``name=value`` from ``--var``."""
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip() or not value.strip():
+        raise VariableError(f"--var takes name=value, got {text!r}")
+    return name.strip(), value.strip()

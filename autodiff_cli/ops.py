@@ -1,0 +1,342 @@
+"""The one registry of operations.
+
+Each entry gives an operation's forward function on IEEE float64 values and its
+partial derivatives, one rule per argument.  A rule is written once against an
+*algebra* ``m``: a namespace holding one function per operation name.  Given the
+float algebra it computes a number; given the Scalar algebra it builds graph
+nodes (derivatives of derivatives); given the symbolic algebra it builds
+expressions.  Rules use ``+``, ``-`` (binary and unary) and ``*`` directly, which
+are exception-free on floats; division, powers and functions go through ``m`` so
+that every interpreter keeps IEEE semantics (``1/0`` is ``inf``, not an
+exception).
+
+A rule's signature is ``rule(m, *args, out)``: the algebra, the operation's
+inputs, and its output (so ``exp`` can reuse its value).  Rules are evaluated
+only for arguments that need a gradient, so the ``log(x)`` term of a power's
+derivative never appears when the exponent is a constant.
+
+Conventions at kinks follow PyTorch: ``abs`` and ``relu`` have derivative 0 at
+0, ``sign`` has derivative 0 everywhere, ``max`` and ``min`` of equal arguments
+split the gradient evenly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+Rule = Callable[..., Any]
+"""``rule(m, *args, out)``: one partial derivative, written against an algebra ``m``."""
+
+_INF = math.inf
+_NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Op:
+    """One operation: its name, forward function and partial derivatives."""
+
+    name: str
+    """Unique name; also the attribute that algebras expose."""
+    forward: Callable[..., float]
+    partials: tuple[Rule, ...]
+    """One rule per argument: d(out)/d(arg_i)."""
+    doc: str
+    """The formula and its derivative, one line."""
+    spellings: tuple[str, ...] = ()
+    """Names by which the language calls this operation (``log`` and ``ln``)."""
+    symbol: str | None = None
+    """Operator symbol for infix (binary) or prefix (unary) printing."""
+    public: bool = True
+    """False for helpers that derivative rules use but users do not call."""
+    arity: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arity", len(self.partials))
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+# ---------------------------------------------------------------- IEEE-safe forward functions
+# Python's math module raises where IEEE 754 returns inf or nan; these return the IEEE result.
+
+
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or a != a:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and math.fmod(y, 2.0) != 0.0
+
+
+def _pow(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except ValueError:  # 0 to a negative power, or a negative base to a fractional power
+        if x == 0.0:
+            return math.copysign(_INF, x) if _is_odd_integer(y) else _INF
+        return _NAN
+    except OverflowError:
+        return -_INF if x < 0.0 and _is_odd_integer(y) else _INF
+
+
+def _log(x: float) -> float:
+    if x > 0.0:
+        return math.log(x)
+    return -_INF if x == 0.0 else _NAN
+
+
+def _log2(x: float) -> float:
+    if x > 0.0:
+        return math.log2(x)
+    return -_INF if x == 0.0 else _NAN
+
+
+def _log10(x: float) -> float:
+    if x > 0.0:
+        return math.log10(x)
+    return -_INF if x == 0.0 else _NAN
+
+
+def _log_base(x: float, base: float) -> float:
+    return _div(_log(x), _log(base))
+
+
+def _sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0.0 else _NAN
+
+
+def _cbrt(x: float) -> float:
+    cbrt: Callable[[float], float] | None = getattr(math, "cbrt", None)
+    if cbrt is not None:
+        return cbrt(x)
+    return math.copysign(abs(x) ** (1.0 / 3.0), x)  # Python 3.10 has no math.cbrt
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return _INF
+
+
+def _sinh(x: float) -> float:
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(_INF, x)
+
+
+def _cosh(x: float) -> float:
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return _INF
+
+
+def _domain(fn: Callable[[float], float]) -> Callable[[float], float]:
+    """Wrap a math function so that a domain error gives nan, as in IEEE 754."""
+
+    def safe(x: float) -> float:
+        try:
+            return fn(x)
+        except ValueError:
+            return _NAN
+
+    safe.__name__ = fn.__name__
+    return safe
+
+
+def _atanh(x: float) -> float:
+    if abs(x) == 1.0:
+        return math.copysign(_INF, x)
+    return _domain(math.atanh)(x)
+
+
+def _sign(x: float) -> float:
+    if x != x:
+        return _NAN
+    return 0.0 if x == 0.0 else math.copysign(1.0, x)
+
+
+def _relu(x: float) -> float:
+    return 0.0 if x <= 0.0 else x  # nan stays nan
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = _exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e^x) without overflow: log1p(e^-|x|) + max(x, 0)
+    if x != x:
+        return _NAN
+    return math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
+
+
+def _max(a: float, b: float) -> float:
+    if a != a or b != b:
+        return _NAN
+    return a if a >= b else b
+
+
+def _min(a: float, b: float) -> float:
+    if a != a or b != b:
+        return _NAN
+    return a if a <= b else b
+
+
+def _hypot(a: float, b: float) -> float:
+    try:
+        return math.hypot(a, b)
+    except OverflowError:
+        return _INF
+
+
+def _zmul(a: float, b: float) -> float:
+    return 0.0 if a == 0.0 else a * b
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+# ---------------------------------------------------------------- the registry
+
+OPERATIONS: tuple[Op, ...] = (
+    # arithmetic (the grammar's operators)
+    Op("add", lambda a, b: a + b, (lambda m, a, b, out: 1.0, lambda m, a, b, out: 1.0),
+       "a + b; d/da = 1, d/db = 1", symbol="+"),
+    Op("sub", lambda a, b: a - b, (lambda m, a, b, out: 1.0, lambda m, a, b, out: -1.0),
+       "a - b; d/da = 1, d/db = -1", symbol="-"),
+    Op("mul", lambda a, b: a * b, (lambda m, a, b, out: b, lambda m, a, b, out: a),
+       "a * b; d/da = b, d/db = a", symbol="*"),
+    Op("div", _div, (lambda m, a, b, out: m.div(1.0, b), lambda m, a, b, out: -m.div(out, b)),
+       "a / b; d/da = 1/b, d/db = -a/b^2", symbol="/"),
+    Op("neg", lambda a: -a, (lambda m, a, out: -1.0,), "-a; d/da = -1", symbol="-"),
+    Op("pow", _pow,
+       (lambda m, x, y, out: m.zmul(y, m.pow(x, y - 1.0)),
+        lambda m, x, y, out: m.zmul(out, m.log(x))),
+       "x^y; d/dx = y*x^(y-1) (0 when y = 0), d/dy = x^y*log(x) (0 when x^y = 0)",
+       spellings=("pow",), symbol="^"),
+    # trigonometric
+    Op("sin", _domain(math.sin), (lambda m, x, out: m.cos(x),), "sin(x); d/dx = cos(x)",
+       spellings=("sin",)),
+    Op("cos", _domain(math.cos), (lambda m, x, out: -m.sin(x),), "cos(x); d/dx = -sin(x)",
+       spellings=("cos",)),
+    Op("tan", _domain(math.tan), (lambda m, x, out: 1.0 + out * out,),
+       "tan(x); d/dx = 1 + tan(x)^2", spellings=("tan",)),
+    Op("asin", _domain(math.asin), (lambda m, x, out: m.div(1.0, m.sqrt(1.0 - x * x)),),
+       "asin(x); d/dx = 1/sqrt(1 - x^2)", spellings=("asin",)),
+    Op("acos", _domain(math.acos), (lambda m, x, out: -m.div(1.0, m.sqrt(1.0 - x * x)),),
+       "acos(x); d/dx = -1/sqrt(1 - x^2)", spellings=("acos",)),
+    Op("atan", math.atan, (lambda m, x, out: m.div(1.0, 1.0 + x * x),),
+       "atan(x); d/dx = 1/(1 + x^2)", spellings=("atan",)),
+    Op("atan2", math.atan2,
+       (lambda m, y, x, out: m.div(x, x * x + y * y), lambda m, y, x, out: m.div(-y, x * x + y * y)),
+       "atan2(y, x); d/dy = x/(x^2 + y^2), d/dx = -y/(x^2 + y^2)", spellings=("atan2",)),
+    # hyperbolic
+    Op("sinh", _sinh, (lambda m, x, out: m.cosh(x),), "sinh(x); d/dx = cosh(x)",
+       spellings=("sinh",)),
+    Op("cosh", _cosh, (lambda m, x, out: m.sinh(x),), "cosh(x); d/dx = sinh(x)",
+       spellings=("cosh",)),
+    Op("tanh", math.tanh, (lambda m, x, out: 1.0 - out * out,), "tanh(x); d/dx = 1 - tanh(x)^2",
+       spellings=("tanh",)),
+    Op("asinh", math.asinh, (lambda m, x, out: m.div(1.0, m.sqrt(x * x + 1.0)),),
+       "asinh(x); d/dx = 1/sqrt(x^2 + 1)", spellings=("asinh",)),
+    Op("acosh", _domain(math.acosh),
+       (lambda m, x, out: m.div(1.0, m.sqrt(x - 1.0) * m.sqrt(x + 1.0)),),
+       "acosh(x); d/dx = 1/sqrt(x^2 - 1)", spellings=("acosh",)),
+    Op("atanh", _atanh, (lambda m, x, out: m.div(1.0, 1.0 - x * x),),
+       "atanh(x); d/dx = 1/(1 - x^2)", spellings=("atanh",)),
+    # exponentials and logarithms
+    Op("exp", _exp, (lambda m, x, out: out,), "exp(x); d/dx = exp(x)", spellings=("exp",)),
+    Op("log", _log, (lambda m, x, out: m.div(1.0, x),), "log(x), natural; d/dx = 1/x",
+       spellings=("log", "ln")),
+    Op("log2", _log2, (lambda m, x, out: m.div(1.0, x * _LN2),), "log2(x); d/dx = 1/(x*ln 2)",
+       spellings=("log2",)),
+    Op("log10", _log10, (lambda m, x, out: m.div(1.0, x * _LN10),),
+       "log10(x); d/dx = 1/(x*ln 10)", spellings=("log10",)),
+    Op("log_base", _log_base,
+       (lambda m, x, b, out: m.div(1.0, x * m.log(b)), lambda m, x, b, out: -m.div(out, b * m.log(b))),
+       "log(x, b) = ln x/ln b; d/dx = 1/(x ln b), d/db = -log(x, b)/(b ln b)",
+       spellings=("log",)),
+    Op("sqrt", _sqrt, (lambda m, x, out: m.div(0.5, out),), "sqrt(x); d/dx = 1/(2 sqrt(x))",
+       spellings=("sqrt",)),
+    Op("cbrt", _cbrt, (lambda m, x, out: m.div(1.0, 3.0 * out * out),),
+       "cbrt(x), real cube root; d/dx = 1/(3 cbrt(x)^2)", spellings=("cbrt",)),
+    Op("hypot", _hypot, (lambda m, a, b, out: m.div(a, out), lambda m, a, b, out: m.div(b, out)),
+       "hypot(a, b) = sqrt(a^2 + b^2); d/da = a/hypot, d/db = b/hypot", spellings=("hypot",)),
+    # piecewise: PyTorch's conventions at the kinks
+    Op("abs", math.fabs, (lambda m, x, out: m.sign(x),), "|x|; d/dx = sign(x), 0 at 0",
+       spellings=("abs",)),
+    Op("sign", _sign, (lambda m, x, out: 0.0,), "sign(x) in {-1, 0, 1}; d/dx = 0",
+       spellings=("sign",)),
+    Op("relu", _relu, (lambda m, x, out: m.relu(m.sign(x)),),
+       "max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)", spellings=("relu",)),
+    Op("max", _max,
+       (lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5,
+        lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5),
+       "max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0", spellings=("max",)),
+    Op("min", _min,
+       (lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5,
+        lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5),
+       "min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0", spellings=("min",)),
+    # smooth activations and special functions
+    Op("sigmoid", _sigmoid, (lambda m, x, out: out * (1.0 - out),),
+       "1/(1 + e^-x); d/dx = sigmoid(x)(1 - sigmoid(x))", spellings=("sigmoid",)),
+    Op("softplus", _softplus, (lambda m, x, out: m.sigmoid(x),),
+       "log(1 + e^x); d/dx = sigmoid(x)", spellings=("softplus",)),
+    Op("erf", math.erf, (lambda m, x, out: _TWO_OVER_SQRT_PI * m.exp(-(x * x)),),
+       "erf(x); d/dx = 2/sqrt(pi) e^(-x^2)", spellings=("erf",)),
+    # helper for derivative rules: a product whose zero factor wins over inf and nan
+    Op("zmul", _zmul, (lambda m, a, b, out: b, lambda m, a, b, out: a),
+       "a*b, but 0 when a = 0 (so 0*x^-1 at x = 0 is 0); d/da = b, d/db = a", public=False),
+)
+
+OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}
+"""Operations by name."""
+
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
+"""Named constants of the language."""
+
+
+def _spelling_table() -> dict[str, dict[int, Op]]:
+    table: dict[str, dict[int, Op]] = {}
+    for op in OPERATIONS:
+        for spelling in op.spellings:
+            table.setdefault(spelling, {})[op.arity] = op
+    return table
+
+
+FUNCTIONS: dict[str, dict[int, Op]] = _spelling_table()
+"""What the language can call: a name, then its operation for each number of arguments."""
+
+RESERVED: frozenset[str] = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+"""Names a program may not assign or use as a variable."""
+
+
+def algebra(apply: Callable[[Op], Callable[..., Any]]) -> SimpleNamespace:
+    """An algebra for derivative rules: one attribute per operation, made by ``apply``."""
+    return SimpleNamespace(**{op.name: apply(op) for op in OPERATIONS})
+
+
+FLOAT = algebra(lambda op: op.forward)
+"""The float algebra: derivative rules evaluated to numbers."""
+
+
+def public_operations() -> Iterator[Op]:
+    """The operations a user can reach through the language."""
+    return (op for op in OPERATIONS if op.public)

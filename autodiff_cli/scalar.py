@@ -1,0 +1,174 @@
+"""The Scalar: a float that remembers how it was computed, and reverse-mode autodiff.
+
+Each Scalar holds its value (``data``), its gradient (``grad``), the Scalars it
+was computed from (``inputs``, a tuple, so traversal order is deterministic) and
+the registry operation that made it (``op``).  ``backward()`` sorts the graph
+topologically with an explicit stack (a recursive sort fails near a thousand
+nodes deep) and applies the chain rule in reverse, summing over every path.
+
+Names follow PyTorch: ``data``, ``grad``, ``requires_grad``, ``backward``,
+``zero_grad``, ``detach``.  A Scalar you create is a variable
+(``requires_grad=True``) unless you say otherwise; plain Python numbers mixed in
+become constants, which never get a gradient (their ``grad`` stays ``None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Union
+
+from .ops import FLOAT, OPERATIONS, OPS, Op, algebra
+
+Number = Union[int, float]
+
+
+class Scalar:
+    """A float64 value in a computation graph."""
+
+    __slots__ = ("_adjoint", "data", "grad", "inputs", "name", "op", "requires_grad")
+
+    def __init__(self, data: float, requires_grad: bool = True, name: str | None = None) -> None:
+        self.data = float(data)
+        self.requires_grad = requires_grad
+        self.grad: float | None = 0.0 if requires_grad else None
+        self.inputs: tuple[Scalar, ...] = ()
+        self.op: Op | None = None
+        self.name = name
+        self._adjoint = 0.0
+
+    @classmethod
+    def apply(cls, op: Op, *args: Scalar | Number) -> Scalar:
+        """Apply a registry operation to Scalars (numbers become constants)."""
+        inputs = tuple(a if isinstance(a, Scalar) else Scalar(a, requires_grad=False) for a in args)
+        out = cls.__new__(cls)
+        out.data = op.forward(*[a.data for a in inputs])
+        out.requires_grad = any(a.requires_grad for a in inputs)
+        out.grad = 0.0 if out.requires_grad else None
+        out.inputs = inputs
+        out.op = op
+        out.name = None
+        out._adjoint = 0.0
+        return out
+
+    # ------------------------------------------------------------ autodiff
+
+    def topological_order(self) -> list[Scalar]:
+        """Every Scalar this one depends on that requires a gradient, inputs first."""
+        if not self.requires_grad:
+            return []
+        order: list[Scalar] = []
+        seen = {id(self)}
+        stack: list[tuple[Scalar, int]] = [(self, 0)]
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.inputs):
+                stack[-1] = (node, i + 1)
+                child = node.inputs[i]
+                if child.requires_grad and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                order.append(node)
+        return order
+
+    def backward(self, gradient: float = 1.0) -> None:
+        """Accumulate d(self)/d(node) into ``grad`` of every node that requires it.
+
+        Like PyTorch, a second call without :meth:`zero_grad` adds again.  The
+        adjoints of one call are summed in a scratch slot first, so a repeated
+        call adds exactly the same amount, on intermediates as well as leaves.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a Scalar that does not require grad: "
+                               "it depends on no variable")
+        order = self.topological_order()
+        for node in order:
+            node._adjoint = 0.0
+        self._adjoint = float(gradient)
+        for node in reversed(order):
+            op = node.op
+            if op is None:
+                continue
+            adjoint = node._adjoint
+            values = [a.data for a in node.inputs]
+            for rule, arg in zip(op.partials, node.inputs):
+                if arg.requires_grad:
+                    arg._adjoint += adjoint * rule(FLOAT, *values, node.data)
+        for node in order:
+            node.grad = (node.grad or 0.0) + node._adjoint
+
+    def zero_grad(self) -> None:
+        """Set to zero the gradient of this Scalar and of every Scalar it was computed from."""
+        for node in self.topological_order():
+            node.grad = 0.0
+
+    def detach(self) -> Scalar:
+        """The same value as a constant, cut from the graph."""
+        return Scalar(self.data, requires_grad=False)
+
+    # ------------------------------------------------------------ Python operators
+
+    def __add__(self, other: Scalar | Number) -> Scalar:
+        return Scalar.apply(OPS["add"], self, other)
+
+    def __radd__(self, other: Number) -> Scalar:
+        return Scalar.apply(OPS["add"], other, self)
+
+    def __sub__(self, other: Scalar | Number) -> Scalar:
+        return Scalar.apply(OPS["sub"], self, other)
+
+    def __rsub__(self, other: Number) -> Scalar:
+        return Scalar.apply(OPS["sub"], other, self)
+
+    def __mul__(self, other: Scalar | Number) -> Scalar:
+        return Scalar.apply(OPS["mul"], self, other)
+
+    def __rmul__(self, other: Number) -> Scalar:
+        return Scalar.apply(OPS["mul"], other, self)
+
+    def __truediv__(self, other: Scalar | Number) -> Scalar:
+        return Scalar.apply(OPS["div"], self, other)
+
+    def __rtruediv__(self, other: Number) -> Scalar:
+        return Scalar.apply(OPS["div"], other, self)
+
+    def __pow__(self, other: Scalar | Number) -> Scalar:
+        return Scalar.apply(OPS["pow"], self, other)
+
+    def __rpow__(self, other: Number) -> Scalar:
+        return Scalar.apply(OPS["pow"], other, self)
+
+    def __neg__(self) -> Scalar:
+        return Scalar.apply(OPS["neg"], self)
+
+    def __pos__(self) -> Scalar:
+        return self
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        made = f", op={self.op.name}" if self.op else ""
+        return f"Scalar(data={self.data!r}, grad={self.grad!r}{made})"
+
+    if TYPE_CHECKING:  # the methods named after operations are attached below
+        def __getattr__(self, name: str) -> Callable[..., Scalar]: ...
+
+
+def _method(op: Op) -> Callable[..., Scalar]:
+    def method(self: Scalar, *others: Scalar | Number) -> Scalar:
+        return Scalar.apply(op, self, *others)
+
+    method.__name__ = op.name
+    method.__doc__ = op.doc
+    return method
+
+
+# One method per registry operation: x.sin(), x.max(y), y.atan2(x), x.log_base(b).
+for _op in OPERATIONS:
+    if not hasattr(Scalar, _op.name):
+        setattr(Scalar, _op.name, _method(_op))
+
+SCALAR: Any = algebra(lambda op: lambda *args: Scalar.apply(op, *args))
+"""The Scalar algebra: derivative rules evaluated to graph nodes (derivatives of derivatives)."""
