@@ -5,11 +5,17 @@ by Lark, so start-up does not rebuild them.  The builder walks Lark's parse tree
 with an explicit stack, resolving names as it goes: assigned names become shared
 nodes, user-defined functions are expanded by substituting their arguments, and
 calls of built-in functions are looked up in the operation registry.
+
+Structurally equal subexpressions are built once (hash-consing): in
+``sin(x*y) + cos(x*y)`` both calls take the same ``x*y`` node.  Every
+interpreter (the Scalar graph, the compiled form, the views) sees the same
+DAG, so each computes a repeated subexpression once and they agree bit for bit.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,7 +30,7 @@ from .errors import (
     ValueInputError,
     did_you_mean,
 )
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .ops import CONSTANTS, FUNCTIONS, OPS, Op
 
 GRAMMAR_FILE = "expr.lark"
 
@@ -144,6 +150,23 @@ class _Builder:
     variables: dict[str, ast.Var] = field(default_factory=dict)
     first_use: dict[str, int] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    interned: dict[tuple[object, ...], ast.Expr] = field(default_factory=dict)
+
+    def apply(self, op: Op, args: tuple[ast.Expr, ...]) -> ast.Expr:
+        """The node ``op(args)``, shared with any equal node built before."""
+        key = (op.name, *map(id, args))
+        node = self.interned.get(key)
+        if node is None:
+            node = self.interned[key] = ast.Apply(op, args)
+        return node
+
+    def number(self, text: str) -> ast.Expr:
+        value = float(text)
+        key = ("#", repr(value))
+        node = self.interned.get(key)
+        if node is None:
+            node = self.interned[key] = ast.Num(value)
+        return node
 
     # -- positions
     def _span(self, tree: Any) -> tuple[int, int]:
@@ -246,7 +269,7 @@ class _Builder:
             tree, expanded = stack.pop()
             data = tree.data
             if data == "number":
-                built.append(ast.Num(float(tree.children[0])))
+                built.append(self.number(tree.children[0]))
             elif data == "name":
                 built.append(self.reference(tree.children[0], params))
             elif not expanded:
@@ -263,9 +286,9 @@ class _Builder:
 
     def combine(self, tree: Any, data: str, args: list[ast.Expr]) -> ast.Expr:
         if data in _BINARY:
-            return ast.Apply(OPS[data], (args[0], args[1]))
+            return self.apply(OPS[data], (args[0], args[1]))
         if data == "neg":
-            return ast.Apply(OPS["neg"], (args[0],))
+            return self.apply(OPS["neg"], (args[0],))
         if data == "pos":
             return args[0]
         if data == "call":
@@ -279,7 +302,10 @@ class _Builder:
         if name in self.bindings:
             return self.bindings[name]
         if name in CONSTANTS:
-            return ast.Const(name, CONSTANTS[name])
+            key = ("const", name)
+            if key not in self.interned:
+                self.interned[key] = ast.Const(name, CONSTANTS[name])
+            return self.interned[key]
         if name in FUNCTIONS or name in self.functions:
             raise self._fail(NameUseError, f"'{name}' is a function; call it as {name}(...)", token)
         self.first_use.setdefault(name, token.start_pos)
@@ -295,14 +321,14 @@ class _Builder:
             if len(args) != len(function.params):
                 raise self._fail(ArityError, f"{name} takes {_count(len(function.params))}, "
                                  f"got {len(args)}", tree)
-            return substitute(function.body, dict(zip(map(id, function.params), args)))
+            return substitute(function.body, dict(zip(map(id, function.params), args)), self.apply)
         if name in FUNCTIONS:
             by_arity = FUNCTIONS[name]
             if len(args) not in by_arity:
                 takes = " or ".join(str(n) for n in sorted(by_arity))
                 noun = "argument" if takes == "1" else "arguments"
                 raise self._fail(ArityError, f"{name} takes {takes} {noun}, got {len(args)}", tree)
-            return ast.Apply(by_arity[len(args)], tuple(args))
+            return self.apply(by_arity[len(args)], tuple(args))
         if name in self.bindings or name in self.variables or name in CONSTANTS:
             raise self._fail(UnknownFunctionError,
                              f"'{name}' is not a function; for a product write {name}*(...)",
@@ -316,8 +342,12 @@ def _count(n: int) -> str:
     return f"{n} argument" if n == 1 else f"{n} arguments"
 
 
-def substitute(body: ast.Expr, replacements: dict[int, ast.Expr]) -> ast.Expr:
-    """A copy of ``body`` with the nodes whose ids are keys replaced; untouched parts are shared."""
+def substitute(body: ast.Expr, replacements: dict[int, ast.Expr],
+               apply: Callable[[Op, tuple[ast.Expr, ...]], ast.Expr] = ast.Apply) -> ast.Expr:
+    """A copy of ``body`` with the nodes whose ids are keys replaced; untouched parts are shared.
+
+    ``apply`` makes the new nodes (the builder passes its hash-consing constructor).
+    """
     new: dict[int, ast.Expr] = {}
     for node in ast.postorder(body):
         if id(node) in replacements:
@@ -325,7 +355,7 @@ def substitute(body: ast.Expr, replacements: dict[int, ast.Expr]) -> ast.Expr:
         elif isinstance(node, ast.Apply):
             args = tuple(new[id(a)] for a in node.args)
             changed = any(a is not b for a, b in zip(args, node.args))
-            new[id(node)] = ast.Apply(node.op, args) if changed else node
+            new[id(node)] = apply(node.op, args) if changed else node
         else:
             new[id(node)] = node
     return new[id(body)]

@@ -9,7 +9,9 @@ nodes deep) and applies the chain rule in reverse, summing over every path.
 Names follow PyTorch: ``data``, ``grad``, ``requires_grad``, ``backward``,
 ``zero_grad``, ``detach``.  A Scalar you create is a variable
 (``requires_grad=True``) unless you say otherwise; plain Python numbers mixed in
-become constants, which never get a gradient (their ``grad`` stays ``None``).
+become constants, which never get a gradient.  As in PyTorch, ``grad`` is
+``None`` until a backward pass reaches the Scalar, and stays ``None`` on
+constants.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Scalar:
     def __init__(self, data: float, requires_grad: bool = True, name: str | None = None) -> None:
         self.data = float(data)
         self.requires_grad = requires_grad
-        self.grad: float | None = 0.0 if requires_grad else None
+        self.grad: float | None = None
         self.inputs: tuple[Scalar, ...] = ()
         self.op: Op | None = None
         self.name = name
@@ -43,7 +45,7 @@ class Scalar:
         out = cls.__new__(cls)
         out.data = op.forward(*[a.data for a in inputs])
         out.requires_grad = any(a.requires_grad for a in inputs)
-        out.grad = 0.0 if out.requires_grad else None
+        out.grad = None
         out.inputs = inputs
         out.op = op
         out.name = None
@@ -83,8 +85,10 @@ class Scalar:
             raise RuntimeError("backward() on a Scalar that does not require grad: "
                                "it depends on no variable")
         order = self.topological_order()
+        # -0.0 is the exact identity of float addition (0.0 + -0.0 would lose the
+        # sign), so a sum over paths equals the same contributions added directly.
         for node in order:
-            node._adjoint = 0.0
+            node._adjoint = -0.0
         self._adjoint = float(gradient)
         for node in reversed(order):
             op = node.op
@@ -96,10 +100,11 @@ class Scalar:
                 if arg.requires_grad:
                     arg._adjoint += adjoint * rule(FLOAT, *values, node.data)
         for node in order:
-            node.grad = (node.grad or 0.0) + node._adjoint
+            node.grad = node._adjoint if node.grad is None else node.grad + node._adjoint
 
     def zero_grad(self) -> None:
-        """Set to zero the gradient of this Scalar and of every Scalar it was computed from."""
+        """Set to zero the gradient of this Scalar and of every Scalar it was computed from
+        that requires one."""
         for node in self.topological_order():
             node.grad = 0.0
 
