@@ -31,7 +31,7 @@ def gradient_at(program: Program, point: Mapping[str, float],
     graph = build_graph(program, point, names)
     if graph.output.requires_grad:
         graph.output.backward()
-    gradient = {name: float(graph.leaves[name].grad or 0.0) for name in names}
+    gradient = {name: _grad_or_zero(graph.leaves[name].grad) for name in names}
     result = GradResult(program.source, dict(point), graph.output.data, gradient,
                         first_nonfinite(graph))
     return result, graph
@@ -47,3 +47,8 @@ def grad(expression: str, wrt: str | Sequence[str] | None = None, **values: floa
     program = parse(expression)
     point = resolve_point(program.variables, values.items())
     return gradient_at(program, point, resolve_wrt(program.variables, wrt))[0]
+
+
+def _grad_or_zero(grad: float | None) -> float:
+    # Not `grad or 0.0`: that would turn -0.0 into 0.0.
+    return 0.0 if grad is None else grad

@@ -49,7 +49,8 @@ def _lark() -> Any:
     from lark import Lark
 
     # cache=True stores the LALR tables in the temp directory, keyed by the grammar's hash.
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, cache=True)
+    # Positions come from the tokens (see _span): propagate_positions would double parse time.
+    return Lark(grammar_text(), parser="lalr", cache=True)
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -170,10 +171,17 @@ class _Builder:
 
     # -- positions
     def _span(self, tree: Any) -> tuple[int, int]:
-        meta = getattr(tree, "meta", None)
-        if meta is not None and not meta.empty:
-            return meta.start_pos, meta.end_pos
-        return getattr(tree, "start_pos", 0) or 0, getattr(tree, "end_pos", None) or 0
+        """Offsets of a subtree's first and last token, found by walking its edges."""
+        first = last = tree
+        while hasattr(first, "children"):
+            first = next((c for c in first.children if c is not None), None)
+        while hasattr(last, "children"):
+            last = next((c for c in reversed(last.children) if c is not None), None)
+        start = getattr(first, "start_pos", None) or 0
+        end = getattr(last, "end_pos", None) or start + 1
+        if getattr(tree, "data", None) == "call":
+            end = getattr(first, "end_pos", None) or end  # underline the function's name
+        return start, end
 
     def _fail(self, cls: type[Any], message: str, tree: Any) -> Exception:
         start, end = self._span(tree)
@@ -202,10 +210,11 @@ class _Builder:
                     "this statement's value is unused: only the last statement is the result "
                     "(assign it with name = ... to use it later)", statement)
         assert result is not None
-        used = set(ast.variables(result))
+        reachable = ast.postorder(result)
+        used = {node.name for node in reachable if isinstance(node, ast.Var)}
         order = tuple(name for name in self.first_use if name in used)
-        reachable = {id(node) for node in ast.postorder(result)}
-        names = {k: v for k, v in self.names.items() if k in reachable}
+        reachable_ids = {id(node) for node in reachable}
+        names = {k: v for k, v in self.names.items() if k in reachable_ids}
         return ast.Program(self.source, result, order, tuple(self.bindings.items()), names)
 
     def _check_new_name(self, name: str, token: Any) -> None:
@@ -264,22 +273,24 @@ class _Builder:
     def expression(self, root: Any, params: dict[str, ast.Var]) -> ast.Expr:
         """Build the AST of one expression tree, without recursion."""
         built: list[ast.Expr] = []
-        stack: list[tuple[Any, bool]] = [(root, False)]
+        # Entries: (tree, number of subtrees) once its subtrees are queued, else (tree, -1).
+        stack: list[tuple[Any, int]] = [(root, -1)]
+        pop, push = stack.pop, stack.append
         while stack:
-            tree, expanded = stack.pop()
+            tree, count = pop()
             data = tree.data
             if data == "number":
                 built.append(self.number(tree.children[0]))
             elif data == "name":
                 built.append(self.reference(tree.children[0], params))
-            elif not expanded:
-                stack.append((tree, True))
-                kids = [c for c in tree.children if c is not None and hasattr(c, "data")]
-                stack.extend((kid, False) for kid in reversed(kids))
+            elif count < 0:
+                kids = [c for c in tree.children if c is not None and not isinstance(c, str)]
+                push((tree, len(kids)))
+                for kid in reversed(kids):
+                    push((kid, -1))
             else:
-                kids = [c for c in tree.children if c is not None and hasattr(c, "data")]
-                args = built[len(built) - len(kids):] if kids else []
-                del built[len(built) - len(kids):]
+                args = built[len(built) - count:] if count else []
+                del built[len(built) - count:]
                 built.append(self.combine(tree, data, args))
         assert len(built) == 1
         return built[0]

@@ -1,0 +1,364 @@
+"""The AST compiled once into straight-line Python: value and gradient per call, no graph.
+
+For ``sin(x)+x*y`` with respect to x and y the generated code is, in effect::
+
+    def value_and_grad(v0, v1):
+        t2 = sin(v0)
+        t3 = v0 * v1
+        t4 = t2 + t3
+        g1 = v0            # d t4/d t3 * d t3/d v1
+        g0 = v1
+        g0 = g0 + cos(v0)
+        return t4, (g0, g1)
+
+The forward statements follow the AST's evaluation order; the reverse sweep
+has one adjoint per node and takes every local derivative from the registry's
+rules, evaluated in a *code algebra* that writes source text instead of
+numbers.  The adjoints are summed in the same order as :meth:`Scalar.backward`,
+so both give bit-identical results.  Subexpressions are shared already in the
+AST (the parser hash-conses them); subexpressions without variables are folded
+to constants here.
+
+Safety: the source is built only from names we make (``v0``, ``t3``, ``g3``,
+``k7``) and registry templates; every number and function reaches the code
+through the namespace, never as text, so nothing the user typed is ever
+compiled.
+
+Speed: the fast flavour calls raw ``math`` functions and Python operators,
+which raise where IEEE 754 gives inf or nan (``math.log(0)``, ``1/0``).  When
+that happens the call is redone by the safe flavour, built from the same tape
+with the registry's IEEE-safe forward functions.  The two agree wherever the
+fast one does not raise, so the result does not depend on which ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import expr as ast
+from .ops import OPERATIONS, Op, algebra
+
+Flavour = str
+"""``"fast"`` (raw math, may raise), ``"safe"`` (IEEE forward functions) or ``"numpy"`` (arrays)."""
+
+
+class _Namespace:
+    """The globals of generated code: every constant and function, bound to a made-up name."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self._by_id: dict[tuple[str, int], str] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        key = (prefix, id(value))
+        if key not in self._by_id:
+            name = f"{prefix}{len(self.values)}"
+            self.values[name] = value
+            self._by_id[key] = name
+        return self._by_id[key]
+
+    def constant(self, value: float) -> str:
+        # Constants go through the namespace: repr(inf) or repr(nan) is no Python literal.
+        name = f"k{len(self.values)}"
+        self.values[name] = float(value)
+        return name
+
+
+def _numpy_function(op: Op) -> Callable[..., Any]:
+    import numpy as np
+
+    if op.numpy is not None:
+        fn: Callable[..., Any] = getattr(np, op.numpy)
+        return fn
+    return np.vectorize(op.forward, otypes=[float])
+
+
+class _Writer:
+    """Writes one flavour of code: how each operation is called, and fresh temporaries."""
+
+    def __init__(self, flavour: Flavour, namespace: _Namespace) -> None:
+        self.flavour = flavour
+        self.ns = namespace
+        self.lines: list[str] = []
+        self._temps = 0
+
+    def call(self, op: Op, args: Sequence[str]) -> str:
+        """The expression text for ``op(args)``; operands are names or parenthesised."""
+        # Inline operators may raise (1/0), so only the fast flavour and NumPy (whose
+        # operators follow IEEE 754 on arrays) write them; the safe flavour calls forward.
+        if op.inline is not None and self.flavour != "safe":
+            return "(" + op.inline.format(*args) + ")"
+        if self.flavour == "fast" and op.fast is not None:
+            fn: Any = op.fast
+        elif self.flavour == "numpy":
+            fn = _numpy_function(op)
+        else:
+            fn = op.forward
+        name = self.ns.bind("f", fn)
+        return f"{name}({', '.join(args)})"
+
+    def temp(self, text: str) -> str:
+        """Assign ``text`` to a fresh temporary, so rules' shared subterms are computed once."""
+        self._temps += 1
+        name = f"r{self._temps}"
+        self.lines.append(f"{name} = {text}")
+        return name
+
+
+class _Code:
+    """A value in the code algebra: the text of a Python expression."""
+
+    __slots__ = ("text", "writer")
+
+    def __init__(self, text: str, writer: _Writer) -> None:
+        self.text, self.writer = text, writer
+
+    def _lift(self, other: Any) -> str:
+        return other.text if isinstance(other, _Code) else self.writer.ns.constant(other)
+
+    def _binary(self, name: str, left: str, right: str) -> _Code:
+        return _Code(self.writer.call(_OPS_BY_NAME[name], [left, right]), self.writer)
+
+    def __add__(self, other: Any) -> _Code:
+        return self._binary("add", self.text, self._lift(other))
+
+    def __radd__(self, other: Any) -> _Code:
+        return self._binary("add", self._lift(other), self.text)
+
+    def __sub__(self, other: Any) -> _Code:
+        return self._binary("sub", self.text, self._lift(other))
+
+    def __rsub__(self, other: Any) -> _Code:
+        return self._binary("sub", self._lift(other), self.text)
+
+    def __mul__(self, other: Any) -> _Code:
+        return self._binary("mul", self.text, self._lift(other))
+
+    def __rmul__(self, other: Any) -> _Code:
+        return self._binary("mul", self._lift(other), self.text)
+
+    def __neg__(self) -> _Code:
+        return _Code(self.writer.call(_OPS_BY_NAME["neg"], [self.text]), self.writer)
+
+
+_OPS_BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _code_algebra(writer: _Writer) -> Any:
+    def apply(op: Op) -> Callable[..., _Code]:
+        def emit(*args: Any) -> _Code:
+            texts = [a.text if isinstance(a, _Code) else writer.ns.constant(a) for a in args]
+            return _Code(writer.call(op, texts), writer)
+        return emit
+    return algebra(apply)
+
+
+@dataclass(frozen=True, slots=True)
+class Tape:
+    """The straight-line program for one flavour: statements and the names they define."""
+
+    params: tuple[str, ...]
+    """Argument names, one per variable, in the program's variable order."""
+    forward: tuple[str, ...]
+    reverse: tuple[str, ...]
+    output: str
+    """The name (or constant) holding the value."""
+    adjoints: tuple[str, ...]
+    """The names holding the partial derivatives, one per variable in ``wrt``."""
+    namespace: dict[str, Any]
+
+
+def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fast",
+               namespace: _Namespace | None = None) -> Tape:
+    """Write the forward and reverse statements of ``program`` for one flavour."""
+    ns = namespace or _Namespace()
+    writer = _Writer(flavour, ns)
+    m = _code_algebra(writer)
+    order = ast.postorder(program.result)
+    position = {id(node): i for i, node in enumerate(order)}
+    params = tuple(f"v{i}" for i in range(len(program.variables)))
+    param_of = dict(zip(program.variables, params))
+    wanted = set(wrt)
+
+    name: dict[int, str] = {}
+    constant: dict[int, float] = {}
+    needs_grad: set[int] = set()
+    forward: list[str] = []
+    for index, node in enumerate(order):
+        key = id(node)
+        if isinstance(node, ast.Var):
+            name[key] = param_of[node.name]
+            if node.name in wanted:
+                needs_grad.add(key)
+        elif isinstance(node, (ast.Num, ast.Const)):
+            constant[key] = node.value
+            name[key] = ns.constant(node.value)
+        elif all(id(a) in constant for a in node.args):
+            # No variable below: fold now, with the same forward function as the Scalar graph.
+            constant[key] = node.op.forward(*[constant[id(a)] for a in node.args])
+            name[key] = ns.constant(constant[key])
+        else:
+            name[key] = f"t{index}"
+            forward.append(f"t{index} = {writer.call(node.op, [name[id(a)] for a in node.args])}")
+            if any(id(a) in needs_grad for a in node.args):
+                needs_grad.add(key)
+    output = name[id(program.result)]
+
+    # Reverse sweep, in the order of Scalar.backward: nodes last-to-first, arguments left to
+    # right.  An adjoint is a name, or a float while it is still a known constant (the seed 1.0).
+    adjoint: dict[int, str | float] = {id(program.result): 1.0}
+    writer.lines = []
+    for node in reversed(order):
+        if not isinstance(node, ast.Apply) or id(node) not in adjoint:
+            continue
+        g = adjoint[id(node)]
+        values = [_Code(name[id(a)], writer) for a in node.args]
+        out = _Code(name[id(node)], writer)
+        for rule, arg in zip(node.op.partials, node.args):
+            if id(arg) not in needs_grad:
+                continue
+            term = _product(writer, g, rule(m, *values, out))
+            known = adjoint.get(id(arg))
+            if known is None and isinstance(term, float):
+                adjoint[id(arg)] = term
+                continue
+            target = f"g{position[id(arg)]}"
+            if known is None:
+                writer.lines.append(f"{target} = {term}")
+            elif isinstance(known, float) and isinstance(term, float):
+                adjoint[id(arg)] = known + term
+                continue
+            else:
+                left = known if isinstance(known, str) else ns.constant(known)
+                right = term if isinstance(term, str) else ns.constant(term)
+                writer.lines.append(f"{target} = {left} + {right}")
+            adjoint[id(arg)] = target
+    reverse = list(writer.lines)
+
+    var_ids = {n.name: id(n) for n in order if isinstance(n, ast.Var)}
+    grads: list[str] = []
+    for variable in wrt:
+        found = adjoint.get(var_ids.get(variable, -1), 0.0)
+        grads.append(found if isinstance(found, str) else ns.constant(found))
+    return Tape(params, tuple(forward), tuple(reverse), output, tuple(grads), ns.values)
+
+
+def _product(writer: _Writer, adjoint: str | float, partial: Any) -> str | float:
+    """``adjoint * partial`` exactly as Scalar.backward computes it, with exact shortcuts:
+    ``x * 1.0 == x`` and ``x * -1.0 == -x``; two constants multiply now."""
+    mul, neg = _OPS_BY_NAME["mul"], _OPS_BY_NAME["neg"]
+    if not isinstance(partial, _Code):
+        value = float(partial)
+        if isinstance(adjoint, float):
+            return adjoint * value
+        if value == 1.0:
+            return adjoint
+        if value == -1.0:
+            return writer.call(neg, [adjoint])
+        return writer.call(mul, [adjoint, writer.ns.constant(value)])
+    if isinstance(adjoint, float):
+        if adjoint == 1.0:
+            return partial.text
+        if adjoint == -1.0:
+            return writer.call(neg, [partial.text])
+        return writer.call(mul, [writer.ns.constant(adjoint), partial.text])
+    return writer.call(mul, [adjoint, partial.text])
+
+
+# ---------------------------------------------------------------- assembling functions
+
+_FALLBACK = "(ArithmeticError, ValueError)"
+
+
+def _indent(lines: Sequence[str], depth: int) -> str:
+    pad = "    " * depth
+    return "".join(f"{pad}{line}\n" for line in lines or ["pass"])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compiled:
+    """A program compiled once; call it many times.
+
+    ``value_and_grad(*values)`` takes the variables' values positionally, in
+    ``variables`` order, and returns ``(value, gradient)`` with one partial per
+    name in ``wrt``.  ``value(*values)`` computes the value alone.
+    """
+
+    variables: tuple[str, ...]
+    wrt: tuple[str, ...]
+    source: str
+    value_and_grad: Callable[..., tuple[float, tuple[float, ...]]]
+    value: Callable[..., float]
+    program: ast.Program
+    _lazy: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+    """Flavours written on first use (the NumPy one)."""
+
+    def at_points(self, *columns: Any) -> tuple[Any, tuple[Any, ...]]:
+        """Value and gradient at many points at once: one NumPy array per variable.
+
+        Returns arrays of the broadcast shape.  NumPy's transcendental functions
+        may differ from the math module's in the last bit, so these agree with
+        ``value_and_grad`` to rounding, not bit for bit.
+        """
+        import numpy as np
+
+        arrays = [np.asarray(c, dtype=np.float64) for c in columns]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        with np.errstate(all="ignore"):
+            value, grads = self._numpy()(*arrays)
+        return (np.broadcast_to(np.asarray(value, dtype=np.float64), shape).copy(),
+                tuple(np.broadcast_to(np.asarray(g, dtype=np.float64), shape).copy() for g in grads))
+
+    def _numpy(self) -> Callable[..., Any]:
+        if "numpy" not in self._lazy:
+            tape = build_tape(self.program, self.wrt, "numpy")
+            args = ", ".join(tape.params)
+            grads = "(" + "".join(f"{g}, " for g in tape.adjoints) + ")"
+            source = (f"def value_and_grad({args}):\n" + _indent(tape.forward + tape.reverse, 1)
+                      + f"    return {tape.output}, {grads}\n")
+            self._lazy["numpy"] = _define(source, tape.namespace)["value_and_grad"]
+        return self._lazy["numpy"]
+
+
+def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> Compiled:
+    """Compile ``program`` into Python functions for its value and gradient."""
+    names = tuple(program.variables if wrt is None else wrt)
+    ns = _Namespace()
+    fast = build_tape(program, names, "fast", ns)
+    safe = build_tape(program, names, "safe", ns)
+    args = ", ".join(fast.params)
+    grads = "(" + "".join(f"{g}, " for g in fast.adjoints) + ")"
+    safe_grads = "(" + "".join(f"{g}, " for g in safe.adjoints) + ")"
+    source = (
+        f"def _safe_value_and_grad({args}):\n"
+        + _indent(safe.forward + safe.reverse, 1)
+        + f"    return {safe.output}, {safe_grads}\n\n"
+        f"def value_and_grad({args}):\n"
+        "    try:\n"
+        + _indent(fast.forward + fast.reverse, 2)
+        + f"    except {_FALLBACK}:\n"
+        f"        return _safe_value_and_grad({args})\n"
+        f"    return {fast.output}, {grads}\n\n"
+        f"def _safe_value({args}):\n"
+        + _indent(safe.forward, 1)
+        + f"    return {safe.output}\n\n"
+        f"def value({args}):\n"
+        "    try:\n"
+        + _indent(fast.forward, 2)
+        + f"    except {_FALLBACK}:\n"
+        f"        return _safe_value({args})\n"
+        f"    return {fast.output}\n"
+    )
+    namespace = _define(source, ns.values)
+    return Compiled(program.variables, names, source, namespace["value_and_grad"], namespace["value"],
+                    program)
+
+
+def _define(source: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Run generated definitions in a namespace holding only our constants and functions."""
+    namespace = dict(values)
+    code = compile(source, "<adcli compiled>", "exec")  # compiled-code: our own tape, no user text
+    exec(code, namespace)  # compiled-code: runs only the definitions in our own source
+    return namespace
