@@ -108,49 +108,73 @@ class _Writer:
 
 
 class _Code:
-    """A value in the code algebra: the text of a Python expression."""
+    """A value in the code algebra: the text of a Python expression, and its value when constant."""
 
-    __slots__ = ("text", "writer")
+    __slots__ = ("text", "value", "writer")
 
-    def __init__(self, text: str, writer: _Writer) -> None:
-        self.text, self.writer = text, writer
-
-    def _lift(self, other: Any) -> str:
-        return other.text if isinstance(other, _Code) else self.writer.ns.constant(other)
-
-    def _binary(self, name: str, left: str, right: str) -> _Code:
-        return _Code(self.writer.call(_OPS_BY_NAME[name], [left, right]), self.writer)
+    def __init__(self, text: str, writer: _Writer, value: float | None = None) -> None:
+        self.text, self.writer, self.value = text, writer, value
 
     def __add__(self, other: Any) -> _Code:
-        return self._binary("add", self.text, self._lift(other))
+        return _emit(self.writer, _OPS_BY_NAME["add"], (self, other))
 
     def __radd__(self, other: Any) -> _Code:
-        return self._binary("add", self._lift(other), self.text)
+        return _emit(self.writer, _OPS_BY_NAME["add"], (other, self))
 
     def __sub__(self, other: Any) -> _Code:
-        return self._binary("sub", self.text, self._lift(other))
+        return _emit(self.writer, _OPS_BY_NAME["sub"], (self, other))
 
     def __rsub__(self, other: Any) -> _Code:
-        return self._binary("sub", self._lift(other), self.text)
+        return _emit(self.writer, _OPS_BY_NAME["sub"], (other, self))
 
     def __mul__(self, other: Any) -> _Code:
-        return self._binary("mul", self.text, self._lift(other))
+        return _emit(self.writer, _OPS_BY_NAME["mul"], (self, other))
 
     def __rmul__(self, other: Any) -> _Code:
-        return self._binary("mul", self._lift(other), self.text)
+        return _emit(self.writer, _OPS_BY_NAME["mul"], (other, self))
 
     def __neg__(self) -> _Code:
-        return _Code(self.writer.call(_OPS_BY_NAME["neg"], [self.text]), self.writer)
+        return _emit(self.writer, _OPS_BY_NAME["neg"], (self,))
 
 
 _OPS_BY_NAME = {op.name: op for op in OPERATIONS}
 
 
+def _constant(writer: _Writer, value: float) -> _Code:
+    return _Code(writer.ns.constant(value), writer, float(value))
+
+
+def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
+    """``op(args)`` as code.  Constant arguments fold now, with the same forward function;
+    a few identities that are exact in IEEE arithmetic are applied (x*1 = x, x^1 = x,
+    -(-x) = x, zmul(c, x) = c*x for c != 0); nothing else is rearranged, so the code
+    computes bit for bit what the Scalar graph computes."""
+    codes = [a if isinstance(a, _Code) else _constant(writer, a) for a in args]
+    values = [c.value for c in codes]
+    if all(v is not None for v in values):
+        return _constant(writer, op.forward(*values))
+    if op.name == "mul" and values[1] == 1.0:
+        return codes[0]
+    if op.name == "mul" and values[0] == 1.0:
+        return codes[1]
+    if op.name == "pow" and values[1] == 1.0:
+        return codes[0]
+    if op.name == "zmul" and values[0] is not None and values[0] != 0.0:
+        return _emit(writer, _OPS_BY_NAME["mul"], codes)
+    if op.name == "neg" and codes[0].text.startswith("(-") and codes[0].text.endswith(")") \
+            and _is_name(codes[0].text[2:-1]):
+        return _Code(codes[0].text[2:-1], writer)
+    return _Code(writer.call(op, [c.text for c in codes]), writer)
+
+
+def _is_name(text: str) -> bool:
+    return text.isidentifier()
+
+
 def _code_algebra(writer: _Writer) -> Any:
     def apply(op: Op) -> Callable[..., _Code]:
         def emit(*args: Any) -> _Code:
-            texts = [a.text if isinstance(a, _Code) else writer.ns.constant(a) for a in args]
-            return _Code(writer.call(op, texts), writer)
+            return _emit(writer, op, args)
         return emit
     return algebra(apply)
 
@@ -214,8 +238,8 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
         if not isinstance(node, ast.Apply) or id(node) not in adjoint:
             continue
         g = adjoint[id(node)]
-        values = [_Code(name[id(a)], writer) for a in node.args]
-        out = _Code(name[id(node)], writer)
+        values = [_Code(name[id(a)], writer, constant.get(id(a))) for a in node.args]
+        out = _Code(name[id(node)], writer, constant.get(id(node)))
         for rule, arg in zip(node.op.partials, node.args):
             if id(arg) not in needs_grad:
                 continue
@@ -249,6 +273,8 @@ def _product(writer: _Writer, adjoint: str | float, partial: Any) -> str | float
     """``adjoint * partial`` exactly as Scalar.backward computes it, with exact shortcuts:
     ``x * 1.0 == x`` and ``x * -1.0 == -x``; two constants multiply now."""
     mul, neg = _OPS_BY_NAME["mul"], _OPS_BY_NAME["neg"]
+    if isinstance(partial, _Code) and partial.value is not None:
+        partial = partial.value
     if not isinstance(partial, _Code):
         value = float(partial)
         if isinstance(adjoint, float):

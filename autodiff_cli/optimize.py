@@ -1,0 +1,451 @@
+"""Gradient descent: the optimizers of torch.optim, run inside compiled code.
+
+Each optimizer is written once, below, as a few lines of update formula.  The
+descent loop is generated from those lines and the expression's tape (see
+compile.py) and compiled once, so one step costs what a hand-written Python
+loop of the same update costs: no graph, no function call per operation.  The
+loop runs in chunks between display rows; Python regains control between
+chunks to report progress, record the trajectory, and notice Ctrl-C.
+
+Update rules (g is the gradient, negated under ``maximize``; t counts steps
+from 1), with PyTorch's defaults:
+
+- ``sgd``:      x ← x − lr·g
+- ``momentum``: b ← μ·b + g;  x ← x − lr·b                     (μ = 0.9)
+- ``nesterov``: b ← μ·b + g;  x ← x − lr·(g + μ·b)             (μ = 0.9)
+- ``adam``:     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+                x ← x − (lr/(1−β1^t))·m / (√v/√(1−β2^t) + ε)   (lr = 1e-3, β = (0.9, 0.999), ε = 1e-8)
+- ``rmsprop``:  v ← α·v + (1−α)·g²;  x ← x − lr·g/(√v + ε)      (lr = 1e-2, α = 0.99, ε = 1e-8)
+- ``adagrad``:  s ← s + g²;  x ← x − lr_t·g/(√s + ε),  lr_t = lr/(1 + (t−1)·decay)
+                                                                 (lr = 1e-2, decay = 0, ε = 1e-10)
+
+State starts at -0.0, the exact identity of addition, so a first momentum step
+is exactly ``b = g`` as in PyTorch.  ``--clip N`` scales g by N/(‖g‖ + 1e-6)
+when that is below 1 (torch.nn.utils.clip_grad_norm_).  Line search
+(``sgd`` only) backtracks from lr, halving until Armijo's condition
+f(x − t·g) ≤ f(x) − 1e-4·t·‖g‖² holds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import expr as ast
+from .compile import _define, _indent, _Namespace, build_tape
+from .errors import AdcliError
+
+DIVERGENCE_LIMIT = 1e300
+"""A loss or variable beyond this magnitude (or non-finite) has diverged."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerRule:
+    """One optimizer: its hyper-parameters with defaults, its state, and its update lines.
+
+    In ``update``, ``{p}`` is the variable, ``{g}`` its gradient, ``{new}`` the
+    name to assign the updated value to, and each state name in braces that
+    variable's slot.  ``prologue`` runs once per step, before the updates.
+    """
+
+    name: str
+    doc: str
+    defaults: dict[str, float]
+    state: tuple[str, ...]
+    update: tuple[str, ...]
+    prologue: tuple[str, ...] = ()
+    step_size: str = "lr"
+    """The expression shown as the step size."""
+
+
+OPTIMIZERS: dict[str, OptimizerRule] = {rule.name: rule for rule in (
+    OptimizerRule("sgd", "x ← x − lr·g", {"lr": 0.01}, (),
+                  ("{new} = {p} - lr * {g}",)),
+    OptimizerRule("momentum", "b ← μ·b + g; x ← x − lr·b", {"lr": 0.01, "momentum": 0.9}, ("b",),
+                  ("{b} = momentum * {b} + {g}", "{new} = {p} - lr * {b}")),
+    OptimizerRule("nesterov", "b ← μ·b + g; x ← x − lr·(g + μ·b)", {"lr": 0.01, "momentum": 0.9},
+                  ("b",),
+                  ("{b} = momentum * {b} + {g}", "{new} = {p} - lr * ({g} + momentum * {b})")),
+    OptimizerRule("adam", "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; "
+                  "x ← x − (lr/(1−β1^t))·m/(√v/√(1−β2^t) + ε)",
+                  {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, ("m", "v"),
+                  ("{m} = beta1 * {m} + (1.0 - beta1) * {g}",
+                   "{v} = beta2 * {v} + (1.0 - beta2) * {g} * {g}",
+                   "{new} = {p} - step_size * ({m} / (sqrt({v}) / bias2_sqrt + eps))"),
+                  prologue=("t += 1", "step_size = lr / (1.0 - beta1 ** t)",
+                            "bias2_sqrt = sqrt(1.0 - beta2 ** t)")),
+    OptimizerRule("rmsprop", "v ← α·v + (1−α)·g²; x ← x − lr·g/(√v + ε)",
+                  {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}, ("v",),
+                  ("{v} = alpha * {v} + (1.0 - alpha) * {g} * {g}",
+                   "{new} = {p} - lr * ({g} / (sqrt({v}) + eps))")),
+    OptimizerRule("adagrad", "s ← s + g²; x ← x − lr_t·g/(√s + ε), lr_t = lr/(1 + (t−1)·decay)",
+                  {"lr": 1e-2, "lr_decay": 0.0, "eps": 1e-10}, ("s",),
+                  ("{s} = {s} + {g} * {g}", "{new} = {p} - clr * ({g} / (sqrt({s}) + eps))"),
+                  prologue=("t += 1", "clr = lr / (1.0 + (t - 1) * lr_decay)"), step_size="clr"),
+)}
+
+
+@dataclass(frozen=True, slots=True)
+class DescentConfig:
+    """What to minimize, from where, and how."""
+
+    optimizer: str = "sgd"
+    hyper: dict[str, float] = field(default_factory=dict)
+    """Hyper-parameters that override the optimizer's defaults (lr, momentum, beta1, ...)."""
+    steps: int = 1000
+    tol: float = 0.0
+    """Stop when the gradient norm falls below this (converged)."""
+    ftol: float = 0.0
+    """Stop when the loss changes by less than this in one step."""
+    maximize: bool = False
+    clip: float | None = None
+    line_search: bool = False
+    every: int | None = None
+    """A progress row every this many steps; default: about 20 rows a run."""
+    record: bool = False
+    """Keep every step's (step, loss, gradient norm, point) for --output."""
+
+    def settings(self) -> dict[str, float]:
+        rule = OPTIMIZERS[self.optimizer]
+        unknown = set(self.hyper) - set(rule.defaults)
+        if unknown:
+            raise AdcliError(f"{self.optimizer} takes no {', '.join(sorted(unknown))}; "
+                             f"its settings: {', '.join(rule.defaults)}")
+        return {**rule.defaults, **self.hyper}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Progress at one step: the point after ``step`` updates, its loss and gradient norm."""
+
+    step: int
+    loss: float
+    grad_norm: float
+    step_size: float
+    point: dict[str, float]
+
+
+STOP_REASONS = {
+    "steps": "reached the step limit",
+    "converged": "converged: the gradient norm fell below --tol",
+    "ftol": "converged: the loss changed by less than --ftol",
+    "diverged": "diverged: the loss or a variable became non-finite or exceeded 1e300",
+    "line_search": "line search found no decrease (at a minimum to working precision?)",
+    "interrupted": "interrupted",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DescentResult:
+    """How a descent ended."""
+
+    expression: str
+    optimizer: str
+    settings: dict[str, float]
+    start: dict[str, float]
+    point: dict[str, float]
+    """The final point; after divergence, the last finite one; after an interrupt, the best."""
+    value: float
+    grad_norm: float
+    steps: int
+    stop_reason: str
+    elapsed: float
+    losses: tuple[float, ...]
+    """The loss at each progress row, for the sparkline."""
+
+    @property
+    def message(self) -> str:
+        return STOP_REASONS[self.stop_reason]
+
+    @property
+    def ok(self) -> bool:
+        return self.stop_reason not in ("diverged", "interrupted")
+
+
+# ---------------------------------------------------------------- code generation
+
+# Status codes the generated loop returns.
+_RAN, _CONVERGED, _FTOL, _DIVERGED, _NO_DECREASE = range(5)
+_STATUS = {_CONVERGED: "converged", _FTOL: "ftol", _DIVERGED: "diverged",
+           _NO_DECREASE: "line_search"}
+
+
+def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfig,
+                 settings: dict[str, float]) -> tuple[str, dict[str, Any]]:
+    """The source of ``run(n, <vars>, <state>, t, prev, rec)`` for this program and config."""
+    rule = OPTIMIZERS[config.optimizer]
+    ns = _Namespace()
+    fast = build_tape(program, free, "fast", ns)
+    safe = build_tape(program, free, "safe", ns)
+    index = {name: i for i, name in enumerate(program.variables)}
+    params = list(fast.params)
+    moving = [params[index[name]] for name in free]
+    state = [f"{s}_{p}" for p in moving for s in rule.state]
+    carried = [*moving, *state]
+    namespace: dict[str, Any] = {**ns.values, "sqrt": math.sqrt,
+                                 **settings, "clip": config.clip or 0.0,
+                                 "tol2": config.tol * config.tol, "ftol": config.ftol,
+                                 "LIMIT": DIVERGENCE_LIMIT}
+    fixed = [p for p in params if p not in moving]
+    grads = [f"d{i}" for i in range(len(moving))]
+
+    # The gradient's names: the tape's own adjoint names where both flavours share them
+    # (no copying in the hot loop), else d0, d1, ... assigned in each flavour.
+    # A gradient that is a variable itself (d(x*y)/dx = y) is copied: the updates reassign it.
+    grads = [a if a == b and a[0] in "gt" else f"d{i}"
+             for i, (a, b) in enumerate(zip(fast.adjoints, safe.adjoints))]
+    loss = fast.output if fast.output == safe.output and fast.output.startswith("t") else "loss"
+
+    def evaluate(target: str, at: Sequence[str], with_grad: bool, depth: int) -> list[str]:
+        """Lines that compute the value into ``target`` (and the gradient) at the point ``at``."""
+        rename = dict(zip(params, at))
+
+        def fix(line: str) -> str:
+            for old, new in rename.items():
+                line = _replace_name(line, old, new)
+            return line
+
+        lines = ["try:"]
+        for tape in (fast, safe):
+            body = [*tape.forward, *(tape.reverse if with_grad else ())]
+            lines += ["    " + fix(line) for line in body]
+            if target != tape.output:
+                lines.append(f"    {target} = {fix(tape.output)}")
+            if with_grad:
+                lines += [f"    {d} = {fix(a)}" for d, a in zip(grads, tape.adjoints) if d != a]
+            if tape is fast:
+                lines.append("except (ArithmeticError, ValueError):")
+        return ["    " * depth + line for line in lines]
+
+    body: list[str] = []
+    body += evaluate(loss, params, True, 0)
+    body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
+    body.append(f"    return {_DIVERGED}, k, {_tuple(carried)}, t, prev, step")
+    need_norm = bool(config.tol) or config.clip is not None or config.line_search or config.record
+    if need_norm:
+        body.append("gn2 = " + (" + ".join(f"{d} * {d}" for d in grads) or "0.0"))
+    if config.record:
+        body.append(f"rec((k, {loss}, sqrt(gn2), {', '.join(moving)}))")
+    if config.tol:
+        body.append("if gn2 < tol2:")
+        body.append(f"    return {_CONVERGED}, k, {_tuple(carried)}, t, prev, step")
+    if config.ftol:
+        body.append(f"if abs({loss} - prev) < ftol:")
+        body.append(f"    return {_FTOL}, k, {_tuple(carried)}, t, prev, step")
+        body.append(f"prev = {loss}")
+    if config.maximize or config.clip is not None:
+        # Work on copies: the tape's adjoint names are reassigned by the next evaluation.
+        new_grads = [f"d{i}" for i in range(len(grads))]
+        sign = "-" if config.maximize else ""
+        body += [f"{n} = {sign}{d}" for n, d in zip(new_grads, grads)]
+        grads = new_grads
+    if config.clip is not None:
+        body.append("coef = clip / (sqrt(gn2) + 1e-6)")
+        body.append("if coef < 1.0:")
+        body += [f"    {d} = {d} * coef" for d in grads]
+        if config.line_search:
+            body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
+    after: list[str] = []
+    if config.line_search:
+        # Armijo backtracking on f (on -f when maximizing: the gradient was negated).
+        news = [f"n{i}" for i in range(len(moving))]
+        body.append("step = lr")
+        body.append("for _ in range(60):")
+        body += [f"    {n} = {p} - step * {d}" for n, p, d in zip(news, moving, grads)]
+        trial = [dict(zip(moving, news)).get(p, p) for p in params]
+        body += evaluate("trial", trial, False, 1)
+        if config.maximize:
+            body.append(f"    if trial >= {loss} + 1e-4 * step * gn2:")
+        else:
+            body.append(f"    if trial <= {loss} - 1e-4 * step * gn2:")
+        body.append("        break")
+        body.append("    step = step * 0.5")
+        body.append("else:")
+        body.append(f"    return {_NO_DECREASE}, k, {_tuple(carried)}, t, prev, step")
+        body += [f"{p} = {n}" for p, n in zip(moving, news)]
+    else:
+        body += list(rule.prologue)
+        for p, d in zip(moving, grads):
+            slots = {s: f"{s}_{p}" for s in rule.state}
+            body += [line.format(p=p, g=d, new=p, **slots) for line in rule.update]
+        after.append(f"step = {rule.step_size}")
+
+    args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed])
+    source = (
+        f"def run({args}):\n"
+        "    for k in range(n):\n"
+        + _indent(body, 2)
+        + _indent(after, 1)
+        + f"    return {_RAN}, n, {_tuple(carried)}, t, prev, step\n"
+    )
+    return source, namespace
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return "(" + "".join(f"{n}, " for n in names) + ")"
+
+
+def _replace_name(line: str, old: str, new: str) -> str:
+    """Replace the identifier ``old`` (a generated name such as v0) by ``new``."""
+    if old == new:
+        return line
+    import re
+
+    return re.sub(rf"\b{re.escape(old)}\b", new, line)
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass(eq=False)
+class Descent:
+    """A descent in progress: iterate :meth:`rows` for progress, then read :attr:`result`."""
+
+    program: ast.Program
+    start: dict[str, float]
+    free: tuple[str, ...]
+    config: DescentConfig = field(default_factory=DescentConfig)
+    records: list[tuple[float, ...]] = field(default_factory=list)
+    """With ``config.record``: (step, loss, gradient norm, *free variables) per step; drained
+    by the caller as it writes them out."""
+    result: DescentResult | None = None
+
+    def __post_init__(self) -> None:
+        if self.config.optimizer not in OPTIMIZERS:
+            raise AdcliError(f"unknown optimizer '{self.config.optimizer}'; "
+                             f"choose from {', '.join(OPTIMIZERS)}")
+        if self.config.line_search and self.config.optimizer != "sgd":
+            raise AdcliError("--line-search works with --optimizer sgd")
+        if not self.free:
+            raise AdcliError("every variable is fixed: nothing to descend on")
+        self.settings = self.config.settings()
+        source, namespace = _loop_source(self.program, self.free, self.config, self.settings)
+        self.source = source
+        self._run = _define(source, namespace)["run"]
+        from .compile import compile_program
+
+        self._eval = compile_program(self.program, self.free).value_and_grad
+        index = {name: i for i, name in enumerate(self.program.variables)}
+        self._moving = [index[n] for n in self.free]
+        self._fixed = [self.start[n] for n in self.program.variables if n not in self.free]
+        rule = OPTIMIZERS[self.config.optimizer]
+        self._state_count = len(rule.state) * len(self.free)
+        self._point = [self.start[n] for n in self.program.variables]
+        self._carried = [*[self._point[i] for i in self._moving], *([-0.0] * self._state_count)]
+        self._t = 0
+        self._prev = math.inf
+        self._step_size = self.settings.get("lr", 0.0)
+        self._steps = 0
+        self._losses: list[float] = []
+        self._best: tuple[float, list[float]] | None = None
+        self._started = time.perf_counter()
+
+    # -- helpers
+    def _full_point(self, carried: Sequence[float]) -> list[float]:
+        point = list(self._point)
+        for i, value in zip(self._moving, carried):
+            point[i] = value
+        return point
+
+    def _evaluate(self, carried: Sequence[float]) -> tuple[list[float], float, float]:
+        point = self._full_point(carried)
+        loss, grads = self._eval(*point)
+        norm = math.sqrt(math.fsum(g * g for g in grads)) if all(map(math.isfinite, grads)) \
+            else math.nan
+        return point, loss, norm
+
+    def _good(self, carried: Sequence[float]) -> bool:
+        """Every coordinate and the loss are finite and within the divergence limit."""
+        if not all(-DIVERGENCE_LIMIT <= v <= DIVERGENCE_LIMIT for v in carried[:len(self._moving)]):
+            return False
+        return -DIVERGENCE_LIMIT <= self._evaluate(carried)[1] <= DIVERGENCE_LIMIT
+
+    def _row(self) -> Row:
+        point, loss, norm = self._evaluate(self._carried)
+        self._losses.append(loss)
+        if math.isfinite(loss) and (self._best is None or self._better(loss, self._best[0])):
+            self._best = (loss, point)
+        return Row(self._steps, loss, norm, self._step_size,
+                   dict(zip(self.program.variables, point)))
+
+    def _better(self, loss: float, than: float) -> bool:
+        return loss > than if self.config.maximize else loss < than
+
+    def _call(self, n: int, state: tuple[list[float], int, float, float],
+              rec: Any) -> tuple[int, int, tuple[list[float], int, float, float]]:
+        carried, t, prev, step = state
+        status, done, out, t, prev, step = self._run(n, *carried, t, prev, step, rec, *self._fixed)
+        return status, done, (list(out), t, prev, step)
+
+    def _chunk(self, n: int) -> int:
+        """Run up to ``n`` steps and return the status; on divergence, stop at the last good point."""
+        state = (self._carried, self._t, self._prev, self._step_size)
+        base = self._steps
+        record = self.records.append
+
+        def rec(row: tuple[float, ...]) -> None:
+            record((base + row[0], *row[1:]))
+
+        status, done, after = self._call(n, state, rec if self.config.record else None)
+        if status == _DIVERGED or (status == _RAN and not self._good(after[0])):
+            # The loop is deterministic: rerun from the chunk's start to find the last
+            # step whose point is still good (bisection over the step count).
+            low, high = 0, done if status == _DIVERGED else n
+            while high - low > 1:
+                mid = (low + high) // 2
+                if self._good(self._call(mid, state, _ignore)[2][0]):
+                    low = mid
+                else:
+                    high = mid
+            status, done = _DIVERGED, low
+            after = self._call(low, state, _ignore)[2] if low else state
+            last = base + low
+            self.records[:] = [r for r in self.records if r[0] <= last]
+        self._carried, self._t, self._prev, self._step_size = after
+        self._steps = base + done
+        return status
+
+    # -- the public loop
+    def every(self) -> int:
+        return self.config.every or max(1, math.ceil(self.config.steps / 20))
+
+    def rows(self) -> Iterator[Row]:
+        """Run the descent, yielding a progress row at step 0, every ``every()`` steps, and at the end."""
+        every = self.every()
+        row = self._row()
+        yield row
+        reason = "steps"
+        if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
+            reason = "diverged"
+        while reason == "steps" and self._steps < self.config.steps:
+            n = min(every - self._steps % every, self.config.steps - self._steps)
+            status = self._chunk(n)
+            if status != _RAN:
+                reason = _STATUS[status]
+            yield self._row()
+        self.result = self._result(reason)
+
+    def interrupt(self) -> DescentResult:
+        """Finish after Ctrl-C with the best point seen at a progress row."""
+        self.result = self._result("interrupted")
+        return self.result
+
+    def _result(self, reason: str) -> DescentResult:
+        carried = self._carried
+        point, loss, norm = self._evaluate(carried)
+        if reason == "interrupted" and self._best is not None and self._better(self._best[0], loss):
+            point = self._best[1]
+            loss, grads = self._eval(*point)
+            norm = math.sqrt(math.fsum(g * g for g in grads))
+        return DescentResult(
+            expression=self.program.source, optimizer=self.config.optimizer, settings=self.settings,
+            start=dict(self.start), point=dict(zip(self.program.variables, point)), value=loss,
+            grad_norm=norm, steps=self._steps, stop_reason=reason,
+            elapsed=time.perf_counter() - self._started, losses=tuple(self._losses))
+
+
+def _ignore(row: tuple[float, ...]) -> None:
+    """The recorder for reruns: their steps were recorded the first time."""
