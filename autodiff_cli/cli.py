@@ -165,3 +165,128 @@ def grad(
 def main() -> None:
     """Entry point of the ``adcli`` console script."""
     app(prog_name="adcli")
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """Comma lists from a repeatable option: --fix y --fix z,w."""
+    return [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
+
+
+@app.command(cls=VariableCommand, epilog=VARIABLES_HELP + " Optimizers and their update rules: "
+             "see the README. Exit status: 0 done, 1 diverged, 130 interrupted.")
+def descend(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    var: Var = None,
+    optimizer: Annotated[str, typer.Option(
+        "--optimizer", "-O", help="sgd, momentum, nesterov, adam, rmsprop or adagrad.")] = "sgd",
+    lr: Annotated[Optional[float], typer.Option(
+        "--lr", min=0.0, help="Learning rate. Default: the optimizer's, as in torch.optim "
+        "(1e-3 for sgd, momentum, nesterov and adam; 1e-2 for rmsprop and adagrad).")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="The most steps to take.")] = 1000,
+    momentum: Annotated[Optional[float], typer.Option(
+        "--momentum", min=0.0, help="momentum/nesterov: μ (default 0.9).")] = None,
+    beta1: Annotated[Optional[float], typer.Option(
+        "--beta1", min=0.0, max=1.0, help="adam: β1 (default 0.9).")] = None,
+    beta2: Annotated[Optional[float], typer.Option(
+        "--beta2", min=0.0, max=1.0, help="adam: β2 (default 0.999).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(
+        "--alpha", min=0.0, max=1.0, help="rmsprop: smoothing α (default 0.99).")] = None,
+    lr_decay: Annotated[Optional[float], typer.Option(
+        "--lr-decay", min=0.0, help="adagrad: learning-rate decay (default 0).")] = None,
+    eps: Annotated[Optional[float], typer.Option(
+        "--eps", min=0.0, help="adam, rmsprop, adagrad: ε added to the denominator.")] = None,
+    line_search: Annotated[bool, typer.Option(
+        "--line-search", help="Backtracking (Armijo) line search from --lr (sgd).")] = False,
+    clip: Annotated[Optional[float], typer.Option(
+        "--clip", min=0.0, metavar="NORM", help="Clip the gradient's norm to NORM.")] = None,
+    maximize: Annotated[bool, typer.Option("--maximize", help="Ascend instead.")] = False,
+    tol: Annotated[float, typer.Option(
+        "--tol", min=0.0, help="Stop when the gradient norm falls below this (0: never).")] = 1e-8,
+    ftol: Annotated[float, typer.Option(
+        "--ftol", min=0.0, help="Stop when the loss changes by less than this in a step.")] = 0.0,
+    fix: Annotated[Optional[list[str]], typer.Option(
+        "--fix", metavar="X,Y", help="Hold these variables constant.")] = None,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", metavar="VALUE", help="Start value for variables not given one.")] = None,
+    every: Annotated[Optional[int], typer.Option(
+        "--every", min=1, metavar="K", help="A progress row every K steps (default: ~20 rows).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write every step to FILE: .csv or .jsonl.")] = None,
+    json: Json = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Minimize an expression by gradient descent, with a live progress table.
+
+    Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
+    """
+    import time
+
+    from .inputs import check_names, read_expression, resolve_point
+    from .optimize import Descent, DescentConfig
+    from .parser import parse, parse_constant
+    from .render import console, descent_json, descent_summary, descent_table
+    from .trajectory import TrajectoryWriter
+
+    program = parse(read_expression(expression, file))
+    default = parse_constant(init, "--init") if init is not None else None
+    try:
+        start = resolve_point(program.variables, _assignments(ctx, var), default)
+    except AdcliError as error:
+        if "no value for variable" in str(error):
+            raise AdcliError(f"{error}; or give every variable without one a start value "
+                             "with --init VALUE") from None
+        raise
+    fixed = _names(fix)
+    check_names(fixed, program.variables, "fixed")
+    hyper = {name: value for name, value in (("lr", lr), ("momentum", momentum), ("beta1", beta1),
+             ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))
+             if value is not None}
+    config = DescentConfig(optimizer=optimizer, hyper=hyper, steps=steps, tol=tol, ftol=ftol,
+                           maximize=maximize, clip=clip, line_search=line_search, every=every,
+                           record=output is not None)
+    descent = Descent(program, start, tuple(n for n in program.variables if n not in fixed), config)
+    writer = TrajectoryWriter(output, descent.free) if output else None
+
+    out = console()
+    live_view = out.is_terminal and not (json or quiet)
+    rows = []
+    try:
+        if live_view:
+            from rich.live import Live
+
+            with Live(console=out, auto_refresh=False, transient=False) as live:
+                shown = 0.0
+                for row in descent.rows():
+                    rows.append(row)
+                    if writer:
+                        writer.write(descent.records)
+                        descent.records.clear()
+                    now = time.monotonic()
+                    if now - shown >= 0.2:  # a few refreshes a second at most
+                        live.update(descent_table(rows[-20:], program.variables, out.width),
+                                    refresh=True)
+                        shown = now
+                live.update(descent_table(rows[-20:], program.variables, out.width), refresh=True)
+        else:
+            for _ in descent.rows():
+                if writer:
+                    writer.write(descent.records)
+                    descent.records.clear()
+        result = descent.result
+        assert result is not None
+        code = 0 if result.ok else 1
+    except KeyboardInterrupt:
+        result = descent.interrupt()
+        code = 130
+    finally:
+        if writer:
+            writer.write(descent.records)
+            writer.close()
+    if json:
+        typer.echo(descent_json(result))
+    else:
+        out.print(descent_summary(result))
+    if code:
+        raise typer.Exit(code)

@@ -10,9 +10,9 @@ chunks to report progress, record the trajectory, and notice Ctrl-C.
 Update rules (g is the gradient, negated under ``maximize``; t counts steps
 from 1), with PyTorch's defaults:
 
-- ``sgd``:      x ← x − lr·g
-- ``momentum``: b ← μ·b + g;  x ← x − lr·b                     (μ = 0.9)
-- ``nesterov``: b ← μ·b + g;  x ← x − lr·(g + μ·b)             (μ = 0.9)
+- ``sgd``:      x ← x − lr·g                                    (lr = 1e-3)
+- ``momentum``: b ← μ·b + g;  x ← x − lr·b                     (lr = 1e-3, μ = 0.9)
+- ``nesterov``: b ← μ·b + g;  x ← x − lr·(g + μ·b)             (lr = 1e-3, μ = 0.9)
 - ``adam``:     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
                 x ← x − (lr/(1−β1^t))·m / (√v/√(1−β2^t) + ε)   (lr = 1e-3, β = (0.9, 0.999), ε = 1e-8)
 - ``rmsprop``:  v ← α·v + (1−α)·g²;  x ← x − lr·g/(√v + ε)      (lr = 1e-2, α = 0.99, ε = 1e-8)
@@ -62,11 +62,11 @@ class OptimizerRule:
 
 
 OPTIMIZERS: dict[str, OptimizerRule] = {rule.name: rule for rule in (
-    OptimizerRule("sgd", "x ← x − lr·g", {"lr": 0.01}, (),
+    OptimizerRule("sgd", "x ← x − lr·g", {"lr": 1e-3}, (),
                   ("{new} = {p} - lr * {g}",)),
-    OptimizerRule("momentum", "b ← μ·b + g; x ← x − lr·b", {"lr": 0.01, "momentum": 0.9}, ("b",),
+    OptimizerRule("momentum", "b ← μ·b + g; x ← x − lr·b", {"lr": 1e-3, "momentum": 0.9}, ("b",),
                   ("{b} = momentum * {b} + {g}", "{new} = {p} - lr * {b}")),
-    OptimizerRule("nesterov", "b ← μ·b + g; x ← x − lr·(g + μ·b)", {"lr": 0.01, "momentum": 0.9},
+    OptimizerRule("nesterov", "b ← μ·b + g; x ← x − lr·(g + μ·b)", {"lr": 1e-3, "momentum": 0.9},
                   ("b",),
                   ("{b} = momentum * {b} + {g}", "{new} = {p} - lr * ({g} + momentum * {b})")),
     OptimizerRule("adam", "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; "
@@ -96,8 +96,8 @@ class DescentConfig:
     hyper: dict[str, float] = field(default_factory=dict)
     """Hyper-parameters that override the optimizer's defaults (lr, momentum, beta1, ...)."""
     steps: int = 1000
-    tol: float = 0.0
-    """Stop when the gradient norm falls below this (converged)."""
+    tol: float = 1e-8
+    """Stop when the gradient norm falls below this (converged); 0 never stops."""
     ftol: float = 0.0
     """Stop when the loss changes by less than this in one step."""
     maximize: bool = False
@@ -195,9 +195,12 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     # The gradient's names: the tape's own adjoint names where both flavours share them
     # (no copying in the hot loop), else d0, d1, ... assigned in each flavour.
     # A gradient that is a variable itself (d(x*y)/dx = y) is copied: the updates reassign it.
-    grads = [a if a == b and a[0] in "gt" else f"d{i}"
+    # A line search evaluates the tape again within the step, which reassigns its names:
+    # then the loss and gradient are copied out.
+    shared = not config.line_search
+    grads = [a if shared and a == b and a[0] in "gt" else f"d{i}"
              for i, (a, b) in enumerate(zip(fast.adjoints, safe.adjoints))]
-    loss = fast.output if fast.output == safe.output and fast.output.startswith("t") else "loss"
+    loss = fast.output if shared and fast.output == safe.output and fast.output[0] == "t" else "loss"
 
     def evaluate(target: str, at: Sequence[str], with_grad: bool, depth: int) -> list[str]:
         """Lines that compute the value into ``target`` (and the gradient) at the point ``at``."""
@@ -390,10 +393,10 @@ class Descent:
             record((base + row[0], *row[1:]))
 
         status, done, after = self._call(n, state, rec if self.config.record else None)
-        if status == _DIVERGED or (status == _RAN and not self._good(after[0])):
+        if status == _DIVERGED or not self._good(after[0]):
             # The loop is deterministic: rerun from the chunk's start to find the last
             # step whose point is still good (bisection over the step count).
-            low, high = 0, done if status == _DIVERGED else n
+            low, high = 0, done
             while high - low > 1:
                 mid = (low + high) // 2
                 if self._good(self._call(mid, state, _ignore)[2][0]):
@@ -427,6 +430,10 @@ class Descent:
                 reason = _STATUS[status]
             yield self._row()
         self.result = self._result(reason)
+        if self.config.record and (not self.records or self.records[-1][0] < self._steps):
+            result = self.result
+            self.records.append((self._steps, result.value, result.grad_norm,
+                                 *[result.point[n] for n in self.free]))
 
     def interrupt(self) -> DescentResult:
         """Finish after Ctrl-C with the best point seen at a progress row."""

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .grad import GradResult
+if TYPE_CHECKING:
+    from .grad import GradResult
+    from .optimize import DescentResult, Row
 
 MAX_SHOWN_EXPRESSION = 120
 """Longer expressions are shortened in tables; JSON always carries them whole."""
@@ -98,3 +100,84 @@ def warning_text(message: str) -> Text:
 def console(stderr: bool = False) -> Console:
     """A console for stdout or stderr; rich honours NO_COLOR and non-terminal output."""
     return Console(stderr=stderr, highlight=False)
+
+
+# ---------------------------------------------------------------- descent
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int = 40) -> str:
+    """The values as a row of block characters; log scale when they span decades."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    if len(finite) > width:  # keep the first and last, evenly between
+        step = (len(finite) - 1) / (width - 1)
+        finite = [finite[round(i * step)] for i in range(width)]
+    low, high = min(finite), max(finite)
+    if low > 0 and high / low > 1e3:
+        finite = [math.log10(v) for v in finite]
+        low, high = min(finite), max(finite)
+    if high == low:
+        return SPARK[0] * len(finite)
+    return "".join(SPARK[min(7, int((v - low) / (high - low) * 8))] for v in finite)
+
+
+def short(value: float) -> str:
+    """A compact number for progress tables (the summary keeps full precision)."""
+    return f"{value:.6g}"
+
+
+def descent_table(rows: Sequence[Row], variables: Sequence[str], width: int) -> Table:
+    """Progress rows; the variables' columns when they fit in ``width``."""
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    table.add_column("step", justify="right")
+    table.add_column("loss", justify="right")
+    table.add_column("‖grad‖", justify="right")
+    table.add_column("step size", justify="right")
+    shown = [v for v in variables][: max(0, (width - 48) // 13)]
+    for name in shown:
+        table.add_column(name, justify="right", style="cyan")
+    for row in rows:
+        table.add_row(str(row.step), short(row.loss), short(row.grad_norm), short(row.step_size),
+                      *[short(row.point[n]) for n in shown])
+    return table
+
+
+def descent_summary(result: DescentResult) -> RenderableType:
+    """How the descent ended, with full-precision numbers."""
+    style = "green" if result.ok else ("yellow" if result.stop_reason == "interrupted" else "red")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("stopped", Text(result.message, style=style))
+    grid.add_row("optimizer", result.optimizer + " (" + ", ".join(
+        f"{k} = {number(v)}" for k, v in result.settings.items()) + ")")
+    grid.add_row("steps", str(result.steps))
+    grid.add_row("value", number(result.value))
+    grid.add_row("‖grad‖", number(result.grad_norm))
+    grid.add_row("point", point_text(result.point))
+    grid.add_row("start", point_text(result.start))
+    grid.add_row("elapsed", f"{result.elapsed:.3g} s")
+    line = sparkline(result.losses)
+    if line:
+        grid.add_row("loss", Text(line, style="magenta"))
+    return grid
+
+
+def descent_json(result: DescentResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "optimizer": result.optimizer,
+        "settings": result.settings,
+        "start": result.start,
+        "point": result.point,
+        "value": result.value,
+        "grad_norm": result.grad_norm,
+        "steps": result.steps,
+        "stop_reason": result.stop_reason,
+        "message": result.message,
+        "elapsed": result.elapsed,
+        "losses": list(result.losses),
+    })

@@ -1,0 +1,301 @@
+"""Gradient descent: every optimizer against a hand-written loop, stopping rules, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from autodiff_cli import parse
+from autodiff_cli.cli import app
+from autodiff_cli.compile import compile_program
+from autodiff_cli.optimize import Descent, DescentConfig, DescentResult
+
+runner = CliRunner()
+
+ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
+QUADRATIC = "3*x^2 + x*y + 2*y^2 - x + 4"
+
+
+def descend(source: str, start: dict[str, float], **config: object) -> DescentResult:
+    program = parse(source)
+    free = tuple(n for n in program.variables if n not in config.get("fixed", ()))  # type: ignore[operator]
+    config.pop("fixed", None)
+    run = Descent(program, start, free, DescentConfig(**config))  # type: ignore[arg-type]
+    for _ in run.rows():
+        pass
+    assert run.result is not None
+    return run.result
+
+
+def test_sgd_equals_the_hand_written_loop_to_the_last_bit() -> None:
+    result = descend("sin(x)+x*y", {"x": 1.0, "y": 2.0}, hyper={"lr": 0.01}, steps=1000)
+    x, y, lr = 1.0, 2.0, 0.01
+    for _ in range(1000):
+        new_x = x - lr * (math.cos(x) + y)
+        new_y = y - lr * x
+        x, y = new_x, new_y
+    assert result.point == {"x": x, "y": y}
+    assert result.steps == 1000 and result.stop_reason == "steps"
+
+
+def test_sgd_through_the_cli_round_trips_the_bits() -> None:
+    out = runner.invoke(app, ["descend", "sin(x)+x*y", "--x", "1", "--y", "2", "--lr", "0.01",
+                              "--steps", "1000", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    x, y = 1.0, 2.0
+    for _ in range(1000):
+        x, y = x - 0.01 * (math.cos(x) + y), y - 0.01 * x
+    assert (data["point"]["x"], data["point"]["y"]) == (x, y)
+    for key in ("start", "point", "value", "steps", "stop_reason", "grad_norm"):
+        assert key in data
+
+
+Update = Callable[[list[float], list[float], dict[str, float], dict[str, list[float]], int], None]
+
+
+def sgd(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]], t: int) -> None:
+    for i in range(len(p)):
+        p[i] = p[i] - h["lr"] * g[i]
+
+
+def momentum(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]],
+             t: int) -> None:
+    b = s.setdefault("b", [None] * len(p))  # type: ignore[list-item]
+    for i in range(len(p)):
+        b[i] = g[i] if b[i] is None else h["momentum"] * b[i] + g[i]  # PyTorch: buf = grad first
+        p[i] = p[i] - h["lr"] * b[i]
+
+
+def nesterov(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]],
+             t: int) -> None:
+    b = s.setdefault("b", [None] * len(p))  # type: ignore[list-item]
+    for i in range(len(p)):
+        b[i] = g[i] if b[i] is None else h["momentum"] * b[i] + g[i]
+        p[i] = p[i] - h["lr"] * (g[i] + h["momentum"] * b[i])
+
+
+def adam(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]], t: int) -> None:
+    m = s.setdefault("m", [0.0] * len(p))
+    v = s.setdefault("v", [0.0] * len(p))
+    step_size = h["lr"] / (1.0 - h["beta1"] ** t)
+    bias2_sqrt = math.sqrt(1.0 - h["beta2"] ** t)
+    for i in range(len(p)):
+        m[i] = h["beta1"] * m[i] + (1.0 - h["beta1"]) * g[i]
+        v[i] = h["beta2"] * v[i] + (1.0 - h["beta2"]) * g[i] * g[i]
+        p[i] = p[i] - step_size * (m[i] / (math.sqrt(v[i]) / bias2_sqrt + h["eps"]))
+
+
+def rmsprop(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]],
+            t: int) -> None:
+    v = s.setdefault("v", [0.0] * len(p))
+    for i in range(len(p)):
+        v[i] = h["alpha"] * v[i] + (1.0 - h["alpha"]) * g[i] * g[i]
+        p[i] = p[i] - h["lr"] * (g[i] / (math.sqrt(v[i]) + h["eps"]))
+
+
+def adagrad(p: list[float], g: list[float], h: dict[str, float], s: dict[str, list[float]],
+            t: int) -> None:
+    acc = s.setdefault("s", [0.0] * len(p))
+    clr = h["lr"] / (1.0 + (t - 1) * h["lr_decay"])
+    for i in range(len(p)):
+        acc[i] = acc[i] + g[i] * g[i]
+        p[i] = p[i] - clr * (g[i] / (math.sqrt(acc[i]) + h["eps"]))
+
+
+REFERENCES: dict[str, tuple[Update, dict[str, float]]] = {
+    "sgd": (sgd, {"lr": 1e-3}),
+    "momentum": (momentum, {"lr": 1e-3, "momentum": 0.9}),
+    "nesterov": (nesterov, {"lr": 1e-3, "momentum": 0.9}),
+    "adam": (adam, {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+    "rmsprop": (rmsprop, {"lr": 1e-3, "alpha": 0.99, "eps": 1e-8}),
+    "adagrad": (adagrad, {"lr": 0.1, "lr_decay": 0.01, "eps": 1e-10}),
+}
+
+
+def reference(source: str, start: list[float], name: str, steps: int) -> list[float]:
+    """The hand-written loop: the gradient from compiled code (tested against the Scalar graph
+    elsewhere), the update written out in plain Python."""
+    update, hyper = REFERENCES[name]
+    gradient = compile_program(parse(source)).value_and_grad
+    p, state = list(start), {}  # type: ignore[var-annotated]
+    for t in range(1, steps + 1):
+        _, g = gradient(*p)
+        update(p, list(g), hyper, state, t)
+    return p
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+@pytest.mark.parametrize("source, start", [(QUADRATIC, [1.5, -2.0]), (ROSENBROCK, [-1.5, 2.0])])
+def test_each_optimizer_equals_its_reference_loop(name: str, source: str, start: list[float]) -> None:
+    steps = 3000
+    result = descend(source, dict(zip("xy", start)), optimizer=name, hyper=REFERENCES[name][1],
+                     steps=steps, tol=0.0)
+    assert result.steps == steps
+    assert [result.point["x"], result.point["y"]] == reference(source, start, name, steps)
+
+
+def test_optimizers_reach_the_minimum_of_a_quadratic() -> None:
+    # 3x^2 + xy + 2y^2 - x + 4: gradient (6x + y - 1, x + 4y) = 0 at x = 4/23, y = -1/23.
+    for name, lr in [("sgd", 0.05), ("momentum", 0.02), ("nesterov", 0.02), ("adam", 0.05),
+                     ("rmsprop", 0.01), ("adagrad", 0.5)]:
+        result = descend(QUADRATIC, {"x": 1.5, "y": -2.0}, optimizer=name, hyper={"lr": lr},
+                         steps=20000, tol=1e-9)
+        assert result.point["x"] == pytest.approx(4 / 23, abs=1e-3), name
+        assert result.point["y"] == pytest.approx(-1 / 23, abs=1e-3), name
+
+
+def test_tol_stops_converged() -> None:
+    result = descend("x^2", {"x": 3.0}, hyper={"lr": 0.1}, steps=10000, tol=1e-6)
+    assert result.stop_reason == "converged" and result.grad_norm < 1e-6
+    assert result.steps < 100
+
+
+def test_ftol_stops_when_the_loss_stalls() -> None:
+    result = descend("x^2", {"x": 3.0}, hyper={"lr": 0.1}, steps=10000, tol=0.0, ftol=1e-6)
+    assert result.stop_reason == "ftol" and result.steps < 100
+
+
+def test_divergence_stops_at_the_last_finite_point() -> None:
+    result = descend("x^2", {"x": 1.0}, hyper={"lr": 1.5}, steps=5000)
+    assert result.stop_reason == "diverged" and not result.ok
+    assert math.isfinite(result.value) and abs(result.value) <= 1e300
+    # one more step (x doubles and flips sign) would leave the finite range
+    assert abs((-2 * result.point["x"]) ** 2) > 1e300
+
+
+def test_divergence_of_a_variable_with_a_finite_loss() -> None:
+    # sign(x) is flat, the gradient is 0... so use a loss whose value stays finite: -x with lr huge.
+    result = descend("-atan(x)", {"x": 1.0}, hyper={"lr": 1e308}, steps=100)
+    assert result.stop_reason == "diverged"
+    assert abs(result.point["x"]) <= 1e300
+
+
+def test_maximize_ascends() -> None:
+    result = descend("-(x-1)^2 + 5", {"x": 4.0}, hyper={"lr": 0.1}, steps=1000, maximize=True)
+    assert result.point["x"] == pytest.approx(1.0, abs=1e-6) and result.value == pytest.approx(5.0)
+
+
+def test_fixed_variables_stay_put() -> None:
+    result = descend("(x-y)^2", {"x": 0.0, "y": 3.0}, hyper={"lr": 0.1}, steps=1000, fixed=("y",))
+    assert result.point["y"] == 3.0 and result.point["x"] == pytest.approx(3.0, abs=1e-6)
+
+
+def test_clip_bounds_the_step() -> None:
+    run = Descent(parse("100*x^2"), {"x": 10.0}, ("x",),
+                  DescentConfig(hyper={"lr": 0.01}, steps=1, clip=1.0, every=1))
+    rows = list(run.rows())
+    assert abs(rows[-1].point["x"] - 10.0) <= 0.01 * 1.0 + 1e-12
+
+
+def test_line_search_satisfies_armijo_and_converges() -> None:
+    run = Descent(parse("x^4 + y^2"), {"x": 3.0, "y": -2.0}, ("x", "y"),
+                  DescentConfig(hyper={"lr": 1.0}, steps=1, line_search=True, every=1))
+    rows = list(run.rows())
+    f = compile_program(parse("x^4 + y^2")).value
+    step = rows[-1].step_size
+    assert step < 1.0
+    g2 = (4 * 27) ** 2 + 4.0**2
+    assert f(rows[-1].point["x"], rows[-1].point["y"]) <= f(3.0, -2.0) - 1e-4 * step * g2
+    result = descend("x^4 + y^2", {"x": 3.0, "y": -2.0}, hyper={"lr": 1.0}, steps=5000,
+                     line_search=True, tol=1e-6)
+    assert result.value < 1e-6
+
+
+def test_progress_rows_every_k_steps() -> None:
+    run = Descent(parse("x^2"), {"x": 3.0}, ("x",), DescentConfig(hyper={"lr": 0.01}, steps=100, tol=0))
+    steps = [row.step for row in run.rows()]
+    assert steps == list(range(0, 101, 5))  # about 20 rows by default
+    run = Descent(parse("x^2"), {"x": 3.0}, ("x",),
+                  DescentConfig(hyper={"lr": 0.01}, steps=10, every=3, tol=0))
+    assert [row.step for row in run.rows()] == [0, 3, 6, 9, 10]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_summary_when_not_a_terminal_has_no_progress_table() -> None:
+    out = runner.invoke(app, ["descend", ROSENBROCK, "--x", "-1.5", "--y", "2", "--steps", "200"])
+    assert out.exit_code == 0, out.output
+    assert "reached the step limit" in out.stdout
+    assert "step size" not in out.stdout  # the live table's header: no animation when piped
+
+
+def test_cli_exit_status_on_divergence() -> None:
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--lr", "1.5", "--steps", "5000"])
+    assert out.exit_code == 1
+    assert "diverged" in out.stdout
+
+
+def test_cli_init_and_missing_start_value() -> None:
+    out = runner.invoke(app, ["descend", "x^2+y^2", "--x", "1"])
+    assert out.exit_code == 2 and "--init" in out.stderr and "'y'" in out.stderr
+    out = runner.invoke(app, ["descend", "x^2+y^2", "--x", "1", "--init", "2", "--json"])
+    assert out.exit_code == 0 and json.loads(out.stdout)["start"] == {"x": 1.0, "y": 2.0}
+
+
+def test_cli_fix_and_quiet() -> None:
+    out = runner.invoke(app, ["descend", "(x-y)^2", "--x", "0", "--y", "3", "--fix", "y",
+                              "--lr", "0.1", "--json"])
+    data = json.loads(out.stdout)
+    assert data["point"]["y"] == 3.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer", "lbfgs"], "unknown optimizer"),
+    (["--beta1", "0.8"], "takes no beta1"),
+    (["--optimizer", "adam", "--line-search"], "--line-search"),
+    (["--fix", "z"], "no variable 'z'"),
+    (["--fix", "x"], "nothing to descend"),
+    (["--output", "trace.txt"], ".csv or .jsonl"),
+])
+def test_cli_bad_options(args: list[str], message: str) -> None:
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", *args])
+    assert out.exit_code == 2, out.output
+    assert message in out.stderr
+
+
+def test_cli_output_csv_and_jsonl(tmp_path: object) -> None:
+    import pathlib
+
+    folder = pathlib.Path(str(tmp_path))
+    out = runner.invoke(app, ["descend", "x^2+y", "--x", "1", "--y", "3", "--fix", "y",
+                              "--lr", "0.1", "--steps", "50", "--tol", "0",
+                              "--output", str(folder / "run.csv")])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader((folder / "run.csv").open()))
+    assert rows[0] == ["step", "loss", "grad_norm", "x"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(51))
+    assert float(rows[1][3]) == 1.0 and float(rows[2][3]) == 0.8
+    out = runner.invoke(app, ["descend", "x^2+y^2", "--init", "1", "--steps", "20", "--tol", "0",
+                              "--optimizer", "adam", "--output", str(folder / "run.jsonl")])
+    lines = [json.loads(line) for line in (folder / "run.jsonl").read_text().splitlines()]
+    assert len(lines) == 21 and set(lines[0]) == {"step", "loss", "grad_norm", "x", "y"}
+
+
+def test_cli_interrupt_prints_the_best_point_and_keeps_the_trajectory(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pathlib
+
+    calls = {"n": 0}
+    original = Descent._chunk
+
+    def interrupted(self: Descent, n: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(self, n)
+
+    monkeypatch.setattr(Descent, "_chunk", interrupted)
+    path = pathlib.Path(str(tmp_path)) / "run.csv"
+    out = runner.invoke(app, ["descend", "x^2", "--x", "3", "--lr", "0.01", "--steps", "100",
+                              "--tol", "0", "--output", str(path)])
+    assert out.exit_code == 130
+    assert "interrupted" in out.stdout and "Traceback" not in out.output
+    steps = [int(r[0]) for r in list(csv.reader(path.open()))[1:]]
+    assert steps == list(range(15))  # three chunks of five steps were computed and kept
