@@ -29,8 +29,9 @@ def number(value: float) -> str:
 
 
 def shorten(text: str, limit: int = MAX_SHOWN_EXPRESSION) -> str:
-    """One line of at most ``limit`` characters."""
-    flat = " ".join(text.split())
+    """A program on one line of at most ``limit`` characters: comments dropped, lines joined by ';'."""
+    statements = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    flat = " ".join("; ".join(s for s in statements if s).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
