@@ -1,11 +1,36 @@
-"""adcli: differentiate and optimize math expressions, from the shell or from Python."""
+"""adcli: differentiate and optimize math expressions, from the shell or from Python.
 
-from .errors import AdcliError
-from .expr import Program
-from .grad import GradResult, grad
-from .parser import parse
-from .scalar import Scalar
+The names below are imported on first use (PEP 562), so that ``adcli`` starts
+without loading what a command does not need.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "AdcliError": "errors",
+    "GradResult": "grad",
+    "Program": "expr",
+    "Scalar": "scalar",
+    "grad": "grad",
+    "parse": "parser",
+}
+
 __all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "grad", "parse"]
+
+if TYPE_CHECKING:
+    from .errors import AdcliError
+    from .expr import Program
+    from .grad import GradResult, grad
+    from .parser import parse
+    from .scalar import Scalar
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'autodiff_cli' has no attribute {name!r}")

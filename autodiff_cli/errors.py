@@ -6,7 +6,6 @@ stderr and exits with :attr:`AdcliError.exit_code` (2: the user's mistake).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -25,6 +24,8 @@ class AdcliError(Exception):
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate closest to ``name``, if any is close."""
+    import difflib
+
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,14 @@ GRAMMAR_FILE = "expr.lark"
 
 def grammar_text() -> str:
     """The grammar: inside the installed package, or in the source checkout's grammars/."""
-    packaged = resources.files("autodiff_cli").joinpath("grammars").joinpath(GRAMMAR_FILE)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "grammars" / GRAMMAR_FILE
-    return checkout.read_text(encoding="utf-8")
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammars" / GRAMMAR_FILE, here.parent / "grammars" / GRAMMAR_FILE):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    from importlib import resources  # a zipped install
+
+    return resources.files("autodiff_cli").joinpath("grammars").joinpath(GRAMMAR_FILE).read_text(
+        encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,7 +52,9 @@ def _lark() -> Any:
 
     # cache=True stores the LALR tables in the temp directory, keyed by the grammar's hash.
     # Positions come from the tokens (see _span): propagate_positions would double parse time.
-    return Lark(grammar_text(), parser="lalr", cache=True)
+    # The basic lexer: the grammar's terminals never clash, and it loads faster than
+    # the contextual one, which compiles a regular expression per parser state.
+    return Lark(grammar_text(), parser="lalr", lexer="basic", cache=True)
 
 
 # ---------------------------------------------------------------- syntax errors

@@ -6,7 +6,6 @@ shortest text that reads back as the same float64, so nothing is rounded away.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -59,6 +58,8 @@ def jsonable(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """Strict JSON (no NaN or Infinity literals); floats keep full precision."""
+    import json
+
     return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False)
 
 
