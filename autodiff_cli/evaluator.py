@@ -25,6 +25,8 @@ class Graph:
     """``id(ast node)`` to its Scalar."""
     order: tuple[ast.Expr, ...]
     """The AST nodes in evaluation order."""
+    first_nonfinite_index: int | None = None
+    """Where in ``order`` the first inf or nan value appeared, if anywhere."""
 
 
 def build_graph(program: ast.Program, point: Mapping[str, float],
@@ -39,17 +41,21 @@ def build_graph(program: ast.Program, point: Mapping[str, float],
               for name in program.variables}
     scalars: dict[int, Scalar] = {}
     order = ast.postorder(program.result)
-    for node in order:
+    apply = Scalar.apply
+    first_bad: int | None = None
+    for index, node in enumerate(order):
         if isinstance(node, ast.Apply):
-            made = Scalar.apply(node.op, *[scalars[id(a)] for a in node.args])
+            made = apply(node.op, *[scalars[id(a)] for a in node.args])
         elif isinstance(node, ast.Var):
             made = leaves[node.name]
-        elif isinstance(node, ast.Const):
-            made = Scalar(node.value, requires_grad=False, name=node.name)
         else:
-            made = Scalar(node.value, requires_grad=False)
+            made = Scalar(node.value, requires_grad=False,
+                          name=node.name if isinstance(node, ast.Const) else None)
+        value = made.data
+        if first_bad is None and value - value != 0.0:  # inf or nan, without a call
+            first_bad = index
         scalars[id(node)] = made
-    return Graph(scalars[id(program.result)], leaves, scalars, tuple(order))
+    return Graph(scalars[id(program.result)], leaves, scalars, tuple(order), first_bad)
 
 
 def _describe(node: ast.Apply, values: list[float]) -> str:
@@ -64,7 +70,8 @@ def first_nonfinite(graph: Graph) -> str | None:
     while its inputs are finite.  Backward: the first local derivative, in the
     reverse sweep, that is non-finite at finite inputs.
     """
-    for node in graph.order:
+    start = graph.first_nonfinite_index
+    for node in graph.order[start:] if start is not None else ():
         scalar = graph.scalars[id(node)]
         if isinstance(node, ast.Apply) and not math.isfinite(scalar.data):
             values = [graph.scalars[id(a)].data for a in node.args]
@@ -72,6 +79,8 @@ def first_nonfinite(graph: Graph) -> str | None:
                 return f"{_describe(node, values)} = {scalar.data!r}"
         elif isinstance(node, ast.Num) and not math.isfinite(node.value):
             return f"the number literal overflows to {node.value!r}"
+    if all(leaf.grad is None or math.isfinite(leaf.grad) for leaf in graph.leaves.values()):
+        return None
     for node in reversed(graph.order):
         if not isinstance(node, ast.Apply):
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
 
 from .ops import Op
 
@@ -71,31 +71,40 @@ def children(node: Expr) -> tuple[Expr, ...]:
 def postorder(roots: Expr | Iterable[Expr]) -> list[Expr]:
     """Every node reachable from ``roots`` once, arguments before their users.
 
-    Deterministic: arguments are visited left to right, so leaves appear in the
-    order they are written.  Iterative, so depth is unlimited.
+    The order of a recursive depth-first walk that visits arguments left to
+    right (so leaves appear in the order they are written), computed with an
+    explicit stack so that depth is unlimited.  Scalar.topological_order walks
+    the same way, which is what lets the compiled form and the Scalar graph sum
+    adjoints in the same order.
     """
-    root_list = [roots] if isinstance(roots, (Num, Const, Var, Apply)) else list(roots)
+    stack: list[Any] = [roots] if isinstance(roots, (Num, Const, Var, Apply)) else list(roots)[::-1]
     seen: set[int] = set()
     order: list[Expr] = []
-    for root in root_list:
-        if id(root) in seen:
+    emit = _EMIT
+    push, pop, append, mark = stack.append, stack.pop, order.append, seen.add
+    while stack:
+        node = pop()
+        if node is emit:
+            append(pop())
             continue
-        # Each stack entry: a node and the index of the next argument to visit.
-        stack: list[tuple[Expr, int]] = [(root, 0)]
-        seen.add(id(root))
-        while stack:
-            node, i = stack[-1]
-            args = children(node)
-            if i < len(args):
-                stack[-1] = (node, i + 1)
-                child = args[i]
-                if id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, 0))
-            else:
-                stack.pop()
-                order.append(node)
+        key = id(node)
+        if key in seen:
+            continue
+        mark(key)
+        if type(node) is Apply:
+            push(node)
+            push(emit)
+            args = node.args
+            for i in range(len(args) - 1, -1, -1):
+                if id(args[i]) not in seen:
+                    push(args[i])
+        else:
+            append(node)
     return order
+
+
+_EMIT = object()
+"""Stack marker in postorder: the node below it has had all its arguments emitted."""
 
 
 def fold(root: Expr, leaf: Callable[[Expr], T], apply: Callable[[Apply, list[T]], T]) -> T:

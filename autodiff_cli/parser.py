@@ -159,7 +159,7 @@ class _Builder:
 
     def apply(self, op: Op, args: tuple[ast.Expr, ...]) -> ast.Expr:
         """The node ``op(args)``, shared with any equal node built before."""
-        key = (op.name, *map(id, args))
+        key = (op.name, *map(id, args))  # the expression loop inlines this for binary operators
         node = self.interned.get(key)
         if node is None:
             node = self.interned[key] = ast.Apply(op, args)
@@ -214,6 +214,8 @@ class _Builder:
                     "this statement's value is unused: only the last statement is the result "
                     "(assign it with name = ... to use it later)", statement)
         assert result is not None
+        if len(statements) == 1:  # one expression: everything built is used
+            return ast.Program(self.source, result, tuple(self.first_use))
         reachable = ast.postorder(result)
         used = {node.name for node in reachable if isinstance(node, ast.Var)}
         order = tuple(name for name in self.first_use if name in used)
@@ -277,25 +279,38 @@ class _Builder:
     def expression(self, root: Any, params: dict[str, ast.Var]) -> ast.Expr:
         """Build the AST of one expression tree, without recursion."""
         built: list[ast.Expr] = []
-        # Entries: (tree, number of subtrees) once its subtrees are queued, else (tree, -1).
-        stack: list[tuple[Any, int]] = [(root, -1)]
-        pop, push = stack.pop, stack.append
+        # A tree is pushed once to expand it and once more, as (tree, arity), to combine.
+        stack: list[Any] = [root]
+        pop, push, take, put = stack.pop, stack.append, built.pop, built.append
+        interned = self.interned
         while stack:
-            tree, count = pop()
-            data = tree.data
-            if data == "number":
-                built.append(self.number(tree.children[0]))
-            elif data == "name":
-                built.append(self.reference(tree.children[0], params))
-            elif count < 0:
-                kids = [c for c in tree.children if c is not None and not isinstance(c, str)]
-                push((tree, len(kids)))
-                for kid in reversed(kids):
-                    push((kid, -1))
+            item = pop()
+            if item.__class__ is tuple:
+                tree, count = item
+                data = tree.data
+                if data in _BINARY:
+                    right = take()
+                    left = take()
+                    key = (data, id(left), id(right))
+                    node = interned.get(key)
+                    if node is None:
+                        node = interned[key] = ast.Apply(OPS[data], (left, right))
+                    put(node)
+                else:
+                    args = built[len(built) - count:] if count else []
+                    del built[len(built) - count:]
+                    put(self.combine(tree, data, args))
+                continue
+            data = item.data
+            if data == "name":
+                put(self.reference(item.children[0], params))
+            elif data == "number":
+                put(self.number(item.children[0]))
             else:
-                args = built[len(built) - count:] if count else []
-                del built[len(built) - count:]
-                built.append(self.combine(tree, data, args))
+                kids = [c for c in item.children if c is not None and not isinstance(c, str)]
+                push((item, len(kids)))
+                for kid in reversed(kids):
+                    push(kid)
         assert len(built) == 1
         return built[0]
 
