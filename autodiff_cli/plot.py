@@ -111,9 +111,11 @@ def split_assignments(variables: Sequence[str], assignments: Sequence[Assignment
     if len(ranges) > 2:
         raise PlotError(f"{len(ranges)} ranges given ({', '.join(r.name for r in ranges)}); a plot has "
                         "one (a curve) or two (a contour map): give the others a single value, e.g. --z 1")
+    # The plotted variables stand in with their low ends, so a missing value's message lists
+    # all of the expression's variables.
+    point = resolve_point(variables, [*fixed, *((r.name, r.low) for r in ranges)])
     plotted = {r.name for r in ranges}
-    point = resolve_point([v for v in variables if v not in plotted], fixed)
-    return tuple(ranges), point
+    return tuple(ranges), {name: v for name, v in point.items() if name not in plotted}
 
 
 def output_format(output: str | Path) -> str:
@@ -214,21 +216,56 @@ def _save(figure: Figure, output: str | Path) -> Path:
     return path
 
 
+POLE_RATIO = 20
+"""A curve whose full height exceeds this many times its central 90% is shown by that
+central part (tripled): near a pole, as in 1/x, the few samples closest to it would
+otherwise flatten everything else."""
+
+
+def curve_view(ys: Any) -> tuple[float, float]:
+    """The vertical range to show of a curve's finite values ``ys`` (nan elsewhere)."""
+    import numpy as np
+
+    low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
+    central_low, central_high = (float(q) for q in np.nanpercentile(ys, [5, 95]))
+    central = central_high - central_low
+    if central > 0 and high - low > POLE_RATIO * central:
+        return max(low, central_low - central), min(high, central_high + central)
+    return low, high
+
+
+def _break_jumps(xs: Any, ys: Any, low: float, high: float) -> tuple[Any, Any]:
+    """Gaps where the curve leaps from above the view to below it or back: a pole, not a line."""
+    import numpy as np
+
+    leaps = np.flatnonzero(((ys[:-1] > high) & (ys[1:] < low)) | ((ys[:-1] < low) & (ys[1:] > high)))
+    middles = (xs[leaps] + xs[leaps + 1]) / 2
+    return np.insert(xs, leaps + 1, middles), np.insert(ys, leaps + 1, np.nan)
+
+
+def _set_ylim(axes: Axes, low: float, high: float) -> None:
+    margin = (high - low) * 0.08 or max(1.0, abs(high)) * 0.1
+    axes.set_ylim(low - margin, high + margin)
+
+
 def _draw_curve(axes: Axes, compiled: Compiled, variable: Range, fixed: Mapping[str, float],
-                points: int) -> Any:
-    """f along ``variable``'s range; returns the values (nan where not finite)."""
+                points: int) -> tuple[float, float]:
+    """f along ``variable``'s range; returns the vertical range worth showing (see curve_view)."""
     import numpy as np
 
     xs = np.linspace(variable.low, variable.high, points)
     ys, _ = _values(compiled, {variable.name: xs}, fixed)
     if not np.isfinite(ys).any():
         raise _nothing_finite(compiled.program, [variable])
+    low, high = curve_view(ys)
+    xs, ys = _break_jumps(xs, ys, low, high)
     axes.plot(xs, ys, color="tab:blue", linewidth=2, label=f"f({variable.name})")
     axes.set_xlim(variable.low, variable.high)
+    _set_ylim(axes, low, high)
     axes.set_xlabel(variable.name)
     axes.set_ylabel(f"f({variable.name})")
     axes.grid(True, alpha=0.3)
-    return ys
+    return low, high
 
 
 def _contour(axes: Axes, figure: Figure, compiled: Compiled, x: Range, y: Range,
@@ -291,17 +328,14 @@ def plot_curve(program: Program, variable: Range, fixed: Mapping[str, float], ou
 
     figure = _figure(7, 4.8)
     axes = figure.add_subplot()
-    ys = _draw_curve(axes, compiled, variable, fixed, points)
-    # Keep the curve's own vertical range: a steep tangent would otherwise flatten the curve.
-    low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
-    low, high = min(low, tangent.value), max(high, tangent.value)
-    margin = (high - low) * 0.08 or max(1.0, abs(high)) * 0.1
+    low, high = _draw_curve(axes, compiled, variable, fixed, points)
     xs = np.array([variable.low, variable.high])
     axes.plot(xs, tangent(xs), color="tab:orange", linewidth=1.5, linestyle="--",
               label=f"tangent at {variable.name} = {_short(at)}: slope {_short(tangent.slope)}")
     axes.plot([at], [tangent.value], "o", color="tab:red", markersize=7, zorder=3,
               label=f"f({_short(at)}) = {_short(tangent.value)}")
-    axes.set_ylim(low - margin, high + margin)
+    # The curve's vertical range, not the tangent's: a steep tangent would flatten the curve.
+    _set_ylim(axes, min(low, tangent.value), max(high, tangent.value))
     axes.legend(loc="best")
     _title(axes, program, fixed)
     return _save(figure, output)
@@ -376,7 +410,8 @@ def _draw_path(axes: Axes, figure: Figure, compiled: Compiled, path: Any, height
     try:
         if len(names) == 1:
             variable = Range(names[0], *_around(path[:, 0]))
-            _draw_curve(axes, compiled, variable, fixed, CURVE_POINTS)
+            low, high = _draw_curve(axes, compiled, variable, fixed, CURVE_POINTS)
+            _set_ylim(axes, min(low, float(heights.min())), max(high, float(heights.max())))
         else:
             x, y = (Range(name, *_around(path[:, i])) for i, name in enumerate(names))
             _contour(axes, figure, compiled, x, y, fixed, CONTOUR_POINTS)

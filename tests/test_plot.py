@@ -22,6 +22,7 @@ from autodiff_cli.plot import (
     MissingDependencyError,
     PlotError,
     Range,
+    curve_view,
     loss_scale,
     parse_range,
     plot,
@@ -189,6 +190,21 @@ def test_gaps_where_the_function_is_not_finite(tmp_path: Path) -> None:
     assert_png(tmp_path / "h.png")
 
 
+def test_curve_view_near_a_pole() -> None:
+    import numpy as np
+
+    xs = np.linspace(-1.0, 1.0, 400)
+    low, high = curve_view(1 / xs)
+    # The samples next to the pole reach +-400; the view keeps the central part, tripled.
+    assert max(abs(1 / xs)) > 300
+    assert -60 < low < -10 and 10 < high < 60
+    # Steep but no pole: everything is shown.
+    growth = np.exp(np.linspace(0.0, 10.0, 400))
+    assert curve_view(growth) == (1.0, float(growth[-1]))
+    # nan (not finite) values are ignored; a constant has an empty range, widened when drawn.
+    assert curve_view(np.array([np.nan, 2.0, 2.0])) == (2.0, 2.0)
+
+
 def test_nothing_finite_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PlotError, match="has no finite value for x in"):
         plot(parse("sqrt(-1 - x^2 - y^2)"), [("x", "-1:1"), ("y", "-1:1")], tmp_path / "n.png", points=10)
@@ -337,7 +353,8 @@ def test_cli_reads_the_expression_from_a_file(tmp_path: Path) -> None:
     (["x", "--x", "0:1:2"], "is not a range; write LO:HI"),
     (["x", "--x", "1..2:3"], "is not a number or constant expression"),
     (["x", "--x", "2:-2"], "is empty"),
-    (["x*y", "--x", "0:1"], "no value for variable 'y': give it as --y VALUE"),
+    (["x*y+z", "--x", "0:1", "--y", "0:1"],
+     "no value for variable 'z': give it as --z VALUE (the expression's variables: x, y, z)"),
     (["x", "--x", "0:1", "--y", "1"], "no variable 'y'"),
     (["x", "--x", "0:1", "--at", "5"], "outside the plotted range"),
     (["x", "--x", "0:1", "--at", "t"], "--at: 't' is not a constant"),
