@@ -253,6 +253,9 @@ def descend(
         "--every", min=1, metavar="K", help="A progress row every K steps (default: ~20 rows).")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE", help="Write every step to FILE: .csv or .jsonl.")] = None,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", metavar="FILE", help="Draw the loss curve, and the path on a contour map for "
+        "two variables, to FILE (.png, .svg, .pdf; needs the plot extra).")] = None,
     json: Json = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
@@ -282,11 +285,24 @@ def descend(
     hyper = {name: value for name, value in (("lr", lr), ("momentum", momentum), ("beta1", beta1),
              ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))
              if value is not None}
+    if plot:
+        from .plot import check_can_plot
+
+        check_can_plot(plot)  # fail before the run, not after it
     config = DescentConfig(optimizer=optimizer, hyper=hyper, steps=steps, tol=tol, ftol=ftol,
                            maximize=maximize, clip=clip, line_search=line_search, every=every,
-                           record=output is not None)
+                           record=output is not None or plot is not None)
     descent = Descent(program, start, tuple(n for n in program.variables if n not in fixed), config)
     writer = TrajectoryWriter(output, descent.free) if output else None
+    kept: list[tuple[float, ...]] = []  # the steps to plot: at most about 20,000 of them
+    stride = max(1, steps // 20_000)
+
+    def drain() -> None:
+        if writer:
+            writer.write(descent.records)
+        if plot:
+            kept.extend(r for r in descent.records if int(r[0]) % stride == 0)
+        descent.records.clear()
 
     out = console()
     live_view = out.is_terminal and not (json or quiet)
@@ -299,9 +315,7 @@ def descend(
                 shown = 0.0
                 for row in descent.rows():
                     rows.append(row)
-                    if writer:
-                        writer.write(descent.records)
-                        descent.records.clear()
+                    drain()
                     now = time.monotonic()
                     if now - shown >= 0.2:  # a few refreshes a second at most
                         live.update(descent_table(rows[-20:], program.variables, out.width),
@@ -310,9 +324,7 @@ def descend(
                 live.update(descent_table(rows[-20:], program.variables, out.width), refresh=True)
         else:
             for _ in descent.rows():
-                if writer:
-                    writer.write(descent.records)
-                    descent.records.clear()
+                drain()
         result = descent.result
         assert result is not None
         code = 0 if result.ok else 1
@@ -320,12 +332,22 @@ def descend(
         result = descent.interrupt()
         code = 130
     finally:
+        drain()
         if writer:
-            writer.write(descent.records)
             writer.close()
+    if plot and kept:
+        from .plot import plot_descent
+
+        if kept[-1][0] != result.steps:
+            kept.append((result.steps, result.value, result.grad_norm,
+                         *[result.point[n] for n in descent.free]))
+        plot_descent(program, descent.free, [r[3:] for r in kept], [r[1] for r in kept], plot,
+                     fixed={n: start[n] for n in fixed})
     if json:
         typer.echo(descent_json(result))
     else:
         out.print(descent_summary(result))
+        if plot:
+            out.print(f"wrote {plot}")
     if code:
         raise typer.Exit(code)

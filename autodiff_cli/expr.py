@@ -154,3 +154,11 @@ class Program:
     def nodes(self) -> Iterator[Expr]:
         """The result's nodes, arguments first."""
         return iter(postorder(self.result))
+
+
+def one_line(source: str, limit: int = 120) -> str:
+    """A program's text on one line of at most ``limit`` characters, for titles and
+    headings: comments dropped, statements joined by '; '."""
+    statements = (line.split("#", 1)[0].strip() for line in source.splitlines())
+    flat = " ".join("; ".join(s for s in statements if s).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .compile import Compiled, compile_program
 from .errors import AdcliError, ValueInputError, VariableError
-from .expr import Program
+from .expr import Program, one_line
 from .inputs import Assignment, check_names, resolve_point
 from .parser import parse_constant
 
@@ -169,15 +169,10 @@ def _values(compiled: Compiled, grid: Mapping[str, Any], fixed: Mapping[str, flo
 
 def _nothing_finite(program: Program, ranges: Sequence[Range]) -> PlotError:
     where = ", ".join(f"{r.name} in [{r.low!r}, {r.high!r}]" for r in ranges)
-    return PlotError(f"{_flat(program.source)} has no finite value for {where}")
+    return PlotError(f"{one_line(program.source, 70)} has no finite value for {where}")
 
 
 # ---------------------------------------------------------------- drawing
-
-
-def _flat(text: str, limit: int = 70) -> str:
-    flat = "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _short(value: float) -> str:
@@ -195,7 +190,7 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _title(axes: Axes, program: Program, fixed: Mapping[str, float], note: str = "") -> None:
-    title = f"f = {_flat(program.source)}"
+    title = f"f = {one_line(program.source, 70)}"
     if fixed:
         title += f"\nat {_fixed_text(fixed)}"
     if note:
@@ -399,7 +394,7 @@ def _draw_losses(axes: Axes, program: Program, losses: Sequence[float]) -> None:
         axes.set_yscale("log")
     axes.set_xlabel("step")
     axes.set_ylabel("log10(loss)" if scale == "log10" else "loss")
-    axes.set_title(f"loss of {_flat(program.source, 50)}", parse_math=False)
+    axes.set_title(f"loss of {one_line(program.source, 50)}", parse_math=False)
     axes.grid(True, alpha=0.3, which="both")
 
 
@@ -428,7 +423,7 @@ def _draw_path(axes: Axes, figure: Figure, compiled: Compiled, path: Any, height
     axes.plot(xs[-1:], ys[-1:], "*", color="gold", markeredgecolor="black", markersize=15,
               label="end", zorder=4)
     axes.legend(loc="best")
-    title = f"path over f = {_flat(program.source, 50)}"
+    title = f"path over f = {one_line(program.source, 50)}"
     if fixed:
         title += f"\nat {_fixed_text(fixed)}"
     axes.set_title(title, parse_math=False)
@@ -487,3 +482,9 @@ def plot_descent(program: Program, variables: Sequence[str], trajectory: Sequenc
         if with_map:
             _draw_path(figure.add_subplot(1, 2, 2), figure, compiled, path, heights, fixed)
     return _save(figure, output)
+
+
+def check_can_plot(output: str | Path) -> None:
+    """Raise now, before a long run, if ``output`` cannot be drawn: a bad extension or no matplotlib."""
+    output_format(output)
+    _require_matplotlib()

@@ -14,6 +14,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .expr import one_line
+
 if TYPE_CHECKING:
     from .grad import GradResult
     from .optimize import DescentResult, Row
@@ -25,13 +27,6 @@ MAX_SHOWN_EXPRESSION = 120
 def number(value: float) -> str:
     """A float at full precision: ``repr`` round-trips."""
     return repr(float(value))
-
-
-def shorten(text: str, limit: int = MAX_SHOWN_EXPRESSION) -> str:
-    """A program on one line of at most ``limit`` characters: comments dropped, lines joined by ';'."""
-    statements = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    flat = " ".join("; ".join(s for s in statements if s).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def point_text(point: Mapping[str, float]) -> str:
@@ -77,7 +72,7 @@ def grad_json(result: GradResult) -> str:
 
 def grad_view(result: GradResult) -> RenderableType:
     """The value, then a table of the partial derivatives."""
-    heading = Text.assemble(("f", "bold"), " = ", (shorten(result.expression), "cyan"))
+    heading = Text.assemble(("f", "bold"), " = ", (one_line(result.expression, MAX_SHOWN_EXPRESSION), "cyan"))
     at = Text.assemble("at ", point_text(result.point) or "no variables")
     value = Text.assemble(("value ", "bold"), number(result.value))
     if not result.gradient:

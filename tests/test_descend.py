@@ -299,3 +299,19 @@ def test_cli_interrupt_prints_the_best_point_and_keeps_the_trajectory(
     assert "interrupted" in out.stdout and "Traceback" not in out.output
     steps = [int(r[0]) for r in list(csv.reader(path.open()))[1:]]
     assert steps == list(range(15))  # three chunks of five steps were computed and kept
+
+
+def test_cli_plot_draws_the_descent(tmp_path: object) -> None:
+    import pathlib
+
+    path = pathlib.Path(str(tmp_path)) / "descent.png"
+    out = runner.invoke(app, ["descend", ROSENBROCK, "--x", "-1.5", "--y", "2", "--steps", "500",
+                              "--plot", str(path)])
+    assert out.exit_code == 0, out.output
+    assert f"wrote {path}" in out.stdout
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_plot_checks_the_file_before_running() -> None:
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--plot", "path.txt"])
+    assert out.exit_code == 2 and ".png" in out.stderr
