@@ -42,7 +42,7 @@ from typing import Literal
 
 from . import expr as ast
 from .errors import ValueInputError
-from .evaluator import Graph, _describe, first_nonfinite
+from .evaluator import Graph, _describe
 from .forward import forward_gradient_at
 from .grad import gradient_at
 from .inputs import Assignment, check_names, resolve_point, resolve_wrt
@@ -396,10 +396,13 @@ def _within(error: float, reference: float, settings: CheckSettings) -> bool:
 
 
 def _badness(point: PointCheck, settings: CheckSettings) -> float:
-    """How far outside its tolerance the point's worst variable is (> 1 fails)."""
-    ratios = [v.abs_error / (settings.atol + settings.rtol * abs(v.numeric) or math.inf)
-              for v in point.variables]
-    return _worst(ratios) if not math.isnan(_worst(ratios)) else math.inf
+    """How far outside its tolerance the point's worst variable is (> 1 fails; nan counts as inf)."""
+    worst = 0.0
+    for v in point.variables:
+        allowed = settings.atol + settings.rtol * abs(v.numeric)
+        ratio = v.abs_error / allowed if allowed > 0.0 else (0.0 if v.abs_error == 0.0 else math.inf)
+        worst = math.inf if math.isnan(ratio) else max(worst, ratio)
+    return worst
 
 
 def _one_sided(f: FloatFunction, values: Sequence[float], arg: int, h: float,
@@ -534,7 +537,7 @@ def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, floa
     forward = forward_gradient_at(program, point, wrt).gradient if settings.mode == "forward" else {}
     values = [point[name] for name in program.variables]
     kinks = _kink_ops(graph)
-    nonfinite = result.nonfinite or first_nonfinite(graph)
+    nonfinite = result.nonfinite
     noise = rounding_error(graph)
     checks = tuple(
         _check_variable(name, program.variables.index(name), f, values, result.value,
@@ -542,7 +545,9 @@ def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, floa
                         [what for what, depends in kinks if name in depends], nonfinite, noise,
                         settings)
         for name in wrt)
-    note = None if math.isfinite(result.value) else f"f is not finite here: {nonfinite}"
+    note = None
+    if not math.isfinite(result.value):
+        note = f"f is not finite here: {nonfinite or repr(result.value)}"
     return PointCheck(index, dict(point), result.value, checks, all(c.ok for c in checks),
                       _worst(c.abs_error for c in checks), _worst(c.rel_error for c in checks), note)
 

@@ -198,9 +198,10 @@ def check(
         help="Fixed finite-difference step. Default: chosen per variable from an error estimate.")
     ] = None,
     rtol: Annotated[float, typer.Option(
-        "--rtol", min=0.0, help="Relative tolerance: pass when |autodiff - numeric| <= "
+        "--rtol", min=0.0, metavar="TOL", help="Relative tolerance: pass when |autodiff - numeric| <= "
         "atol + rtol*|numeric|.")] = RTOL,
-    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance.")] = ATOL,
+    atol: Annotated[float, typer.Option(
+        "--atol", min=0.0, metavar="TOL", help="Absolute tolerance, for derivatives near 0.")] = ATOL,
     points: Annotated[Optional[int], typer.Option(
         "--points", min=1, metavar="N", show_default=False,
         help="Check at N random points: variables given stay fixed, the others are drawn "

@@ -152,7 +152,7 @@ def _verdict(report: CheckReport) -> Text:
     if report.ok:
         where = f" at all {count} points" if count > 1 else ""
         agree = ("reverse mode, forward mode and the numeric estimates agree"
-                 if report.settings.mode == "forward" else "every partial derivative agrees")
+                 if report.settings.mode == "forward" else "every derivative agrees")
         return Text.assemble(("PASS", "bold green"), f": {agree}{where} ({errors})")
     if count > 1:
         return Text.assemble(("FAIL", "bold red"), f": {report.failures} of {count} points fail, "
