@@ -240,9 +240,9 @@ def richardson(f: FloatFunction, *values: float, arg: int = 0, epsilon: float | 
     a triangular table; each entry's error estimate is the larger of its change
     from the entry to its left and from the one above, and the entry with the
     smallest wins, after adding the rounding error of a difference at its step
-    (``noise`` as in :func:`estimate`).  The table stops when the diagonal's change grows to twice
-    the best error so far (rounding has taken over), and restarts below a step
-    whose value is not finite.  Without ``epsilon`` the table starts at 100, 10
+    (``noise`` as in :func:`estimate`).  The table stops when the diagonal's
+    change grows to twice the best error so far (rounding has taken over), and
+    restarts below a step whose value is not finite.  Without ``epsilon`` the table starts at 100, 10
     and 1 times the central difference's chosen step (at most 0.1*max(1, |x|)),
     and the start with the smallest error wins: a large start is accurate where
     f is smooth far around x, a small one where a kink or a singularity is near.
@@ -332,7 +332,7 @@ class VariableCheck:
     step: float
     """The finite-difference step used."""
     error_estimate: float | None
-    """The numeric estimate's own estimated error (None for a fixed step)."""
+    """The numeric estimate's own estimated error (None for a fixed central or forward step)."""
     ok: bool
     forward: float | None = None
     """Forward mode (dual numbers), with ``mode="forward"``."""
@@ -537,17 +537,16 @@ def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, floa
     forward = forward_gradient_at(program, point, wrt).gradient if settings.mode == "forward" else {}
     values = [point[name] for name in program.variables]
     kinks = _kink_ops(graph)
-    nonfinite = result.nonfinite
     noise = rounding_error(graph)
     checks = tuple(
         _check_variable(name, program.variables.index(name), f, values, result.value,
                         result.gradient[name], forward.get(name),
-                        [what for what, depends in kinks if name in depends], nonfinite, noise,
-                        settings)
+                        [what for what, depends in kinks if name in depends], result.nonfinite,
+                        noise, settings)
         for name in wrt)
     note = None
     if not math.isfinite(result.value):
-        note = f"f is not finite here: {nonfinite or repr(result.value)}"
+        note = f"f is not finite here: {result.nonfinite or repr(result.value)}"
     return PointCheck(index, dict(point), result.value, checks, all(c.ok for c in checks),
                       _worst(c.abs_error for c in checks), _worst(c.rel_error for c in checks), note)
 

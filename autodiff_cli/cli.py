@@ -220,8 +220,8 @@ def check(
     from .parser import parse
     from .render import check_json, check_view, console
 
-    settings = CheckSettings(method.value, mode.value, eps, rtol, atol, points, seed,
-                             parse_range(sample_range))
+    settings = CheckSettings(method=method.value, mode=mode.value, eps=eps, rtol=rtol, atol=atol,
+                             points=points, seed=seed, sample_range=parse_range(sample_range))
     program = parse(read_expression(expression, file))
     report = check_program(program, _assignments(ctx, var), wrt, settings)
     if json:

@@ -224,10 +224,8 @@ def check_view(report: CheckReport) -> RenderableType:
                f"pass: |autodiff - numeric| <= {short(settings.atol)} + "
                f"{short(settings.rtol)}*|numeric|", style="dim")
     parts: list[RenderableType] = [heading]
-    if not report.points:
-        return Group(heading, Text("(no points)", style="dim"))
-    worst = report.points[0]
-    if len(report.points) > 1:
+    worst, many = report.points[0], len(report.points) > 1
+    if many:
         low, high = settings.sample_range
         drawn = ", ".join(report.drawn) or "no variable"
         parts.append(Text(f"{len(report.points)} points: {drawn} drawn from "
@@ -236,12 +234,10 @@ def check_view(report: CheckReport) -> RenderableType:
     if not worst.variables:
         parts += [Text(""), Text("(no variables to check)", style="dim")]
     else:
-        label = "worst point" if len(report.points) > 1 else "at"
-        at = Text.assemble((label, "bold") if len(report.points) > 1 else label, " ",
-                           point_text(worst.point) or "no variables", "  (value ",
-                           number(worst.value), ")")
+        at = Text.assemble(("worst point", "bold") if many else "at", " ",
+                           point_text(worst.point), "  (value ", number(worst.value), ")")
         parts += [Text(""), at, _point_table(worst, report)]
-    if len(report.points) > 1:
+    if many:
         parts += [Text(""), _points_table(report)]
     parts += [Text(""), _verdict(report)]
     return Group(*parts)
