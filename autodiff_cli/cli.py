@@ -9,12 +9,14 @@ status 2 here, in one place.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from . import __version__
+from .check import ATOL, RTOL
 from .errors import AdcliError
 
 ASSIGNMENTS = "adcli.assignments"
@@ -199,6 +201,74 @@ def plot_command(
     point = None if at is None else parse_constant(at, "--at")
     written = plot(program, _assignments(ctx, var), output, at=point, points=points, arrows=arrows)
     typer.echo(f"wrote {written}")
+
+
+class CheckMethod(str, Enum):
+    """How ``check`` estimates derivatives numerically (check.METHODS)."""
+
+    central = "central"
+    forward = "forward"
+    richardson = "richardson"
+
+
+class CheckMode(str, Enum):
+    """Which autodiff ``check`` compares (check.MODES)."""
+
+    reverse = "reverse"
+    forward = "forward"
+
+
+@app.command(cls=VariableCommand, epilog=VARIABLES_HELP)
+def check(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    method: Annotated[CheckMethod, typer.Option(
+        "--method", help="central: (f(x+h) - f(x-h))/2h; forward: (f(x+h) - f(x))/h; "
+        "richardson: central differences extrapolated to h = 0, with an error estimate.")
+    ] = CheckMethod.central,
+    mode: Annotated[CheckMode, typer.Option(
+        "--mode", help="forward: also compute the gradient by forward mode (dual numbers) and "
+        "check reverse, forward and numeric against each other.")] = CheckMode.reverse,
+    eps: Annotated[Optional[float], typer.Option(
+        "--eps", metavar="H", show_default=False,
+        help="Fixed finite-difference step. Default: chosen per variable from an error estimate.")
+    ] = None,
+    rtol: Annotated[float, typer.Option(
+        "--rtol", min=0.0, metavar="TOL", help="Relative tolerance: pass when |autodiff - numeric| <= "
+        "atol + rtol*|numeric|.")] = RTOL,
+    atol: Annotated[float, typer.Option(
+        "--atol", min=0.0, metavar="TOL", help="Absolute tolerance, for derivatives near 0.")] = ATOL,
+    points: Annotated[Optional[int], typer.Option(
+        "--points", min=1, metavar="N", show_default=False,
+        help="Check at N random points: variables given stay fixed, the others are drawn "
+        "uniformly from --range. The worst point is reported first.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the random points.")] = 0,
+    sample_range: Annotated[str, typer.Option(
+        "--range", metavar="LO:HI", help="Range for the random points.")] = "-2:2",
+    json: Json = False,
+) -> None:
+    """Check the gradient against finite differences; exit status 1 when a derivative fails.
+
+    Example:  adcli check "sin(x)+x*y" --x 1 --y 2
+    """
+    from .check import CheckSettings, check_program, parse_range
+    from .inputs import read_expression
+    from .parser import parse
+    from .render import check_json, check_view, console
+
+    settings = CheckSettings(method=method.value, mode=mode.value, eps=eps, rtol=rtol, atol=atol,
+                             points=points, seed=seed, sample_range=parse_range(sample_range))
+    program = parse(read_expression(expression, file))
+    report = check_program(program, _assignments(ctx, var), wrt, settings)
+    if json:
+        typer.echo(check_json(report))
+    else:
+        console().print(check_view(report))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

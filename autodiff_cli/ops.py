@@ -15,6 +15,11 @@ inputs, and its output (so ``exp`` can reuse its value).  Rules are evaluated
 only for arguments that need a gradient, so the ``log(x)`` term of a power's
 derivative never appears when the exponent is a constant.
 
+Forward mode (dual numbers) needs no second table: :func:`jvp` derives an
+operation's tangent from the same partial rules, unless the entry gives a
+``tangent`` rule of its own.  Entries with a kink say where (``kink``), so that
+a gradient check can tell a convention from a derivative.
+
 Conventions at kinks follow PyTorch: ``abs`` and ``relu`` have derivative 0 at
 0, ``sign`` has derivative 0 everywhere, ``max`` and ``min`` of equal arguments
 split the gradient evenly.
@@ -23,7 +28,7 @@ split the gradient evenly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -60,6 +65,12 @@ class Op:
     which compiled code writes inline instead of calling a function."""
     numpy: str | None = None
     """The NumPy function with the same values on float64 arrays (``"arcsin"``), if any."""
+    tangent: Rule | None = None
+    """Forward mode, ``tangent(m, args, tangents, out)``: the output's tangent.  None (the
+    usual case) derives it from ``partials``; see :func:`jvp`."""
+    kink: Callable[..., bool] | None = None
+    """``kink(*args)``: True where the operation is not differentiable (a kink or a jump), so
+    that its derivative there is a convention; None for smooth operations."""
     arity: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -291,19 +302,22 @@ OPERATIONS: tuple[Op, ...] = (
        fast=math.hypot, numpy="hypot"),
     # piecewise: PyTorch's conventions at the kinks
     Op("abs", math.fabs, (lambda m, x, out: m.sign(x),), "|x|; d/dx = sign(x), 0 at 0",
-       spellings=("abs",), numpy="abs"),
+       spellings=("abs",), numpy="abs", kink=lambda x: x == 0.0),
     Op("sign", _sign, (lambda m, x, out: 0.0,), "sign(x) in {-1, 0, 1}; d/dx = 0",
-       spellings=("sign",), numpy="sign"),
+       spellings=("sign",), numpy="sign", kink=lambda x: x == 0.0),
     Op("relu", _relu, (lambda m, x, out: m.relu(m.sign(x)),),
-       "max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)", spellings=("relu",)),
+       "max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)", spellings=("relu",),
+       kink=lambda x: x == 0.0),
     Op("max", _max,
        (lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5,
         lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5),
-       "max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0", spellings=("max",), numpy="maximum"),
+       "max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0", spellings=("max",),
+       numpy="maximum", kink=lambda a, b: a == b),
     Op("min", _min,
        (lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5,
         lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5),
-       "min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0", spellings=("min",), numpy="minimum"),
+       "min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0", spellings=("min",),
+       numpy="minimum", kink=lambda a, b: a == b),
     # smooth activations and special functions
     Op("sigmoid", _sigmoid, (lambda m, x, out: out * (1.0 - out),),
        "1/(1 + e^-x); d/dx = sigmoid(x)(1 - sigmoid(x))", spellings=("sigmoid",)),
@@ -345,6 +359,28 @@ def algebra(apply: Callable[[Op], Callable[..., Any]]) -> SimpleNamespace:
 
 FLOAT = algebra(lambda op: op.forward)
 """The float algebra: derivative rules evaluated to numbers."""
+
+
+def _is_zero(tangent: Any) -> bool:
+    return isinstance(tangent, (int, float)) and tangent == 0.0
+
+
+def jvp(op: Op, m: Any, args: Sequence[Any], tangents: Sequence[Any], out: Any) -> Any:
+    """The tangent of ``op``'s output, given its arguments' tangents (forward mode).
+
+    The entry's own ``tangent`` rule if it has one; otherwise the sum of
+    ``partial_i * tangent_i`` from its partial rules, so the calculus stays in one
+    place.  Arguments whose tangent is zero are skipped, rule and all, just as
+    reverse mode skips constants: the ``log(x)`` term of ``x^2`` never appears.
+    """
+    if op.tangent is not None:
+        return op.tangent(m, args, tangents, out)
+    total: Any = None
+    for rule, tangent in zip(op.partials, tangents):
+        if not _is_zero(tangent):
+            term = rule(m, *args, out) * tangent
+            total = term if total is None else total + term
+    return 0.0 if total is None else total
 
 
 def public_operations() -> Iterator[Op]:

@@ -47,6 +47,7 @@ def run(command: str) -> str:
 
 
 def normalize(text: str) -> str:
+    text = "\n".join(line.rstrip() for line in text.splitlines())
     return VOLATILE.sub(lambda m: (m.group(1) or m.group(2)) + "…", text)
 
 
