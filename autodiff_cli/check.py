@@ -76,28 +76,11 @@ FloatFunction = Callable[..., float]
 
 
 def float_function(program: ast.Program) -> FloatFunction:
-    """The program as a plain float function of its variables, in ``program.variables`` order.
+    """The program as a plain float function of its variables, in ``program.variables`` order:
+    its compiled value function, which builds no graph per call."""
+    from .compile import compile_program
 
-    The AST is flattened once into a tape of (slot, forward function, argument
-    slots); each call replays the tape, with no graph and no recursion.
-    """
-    order = ast.postorder(program.result)
-    slot = {id(node): i for i, node in enumerate(order)}
-    position = {name: i for i, name in enumerate(program.variables)}
-    initial = [node.value if isinstance(node, (ast.Num, ast.Const)) else 0.0 for node in order]
-    inputs = [(slot[id(node)], position[node.name]) for node in order if isinstance(node, ast.Var)]
-    tape = [(slot[id(node)], node.op.forward, tuple(slot[id(a)] for a in node.args))
-            for node in order if isinstance(node, ast.Apply)]
-
-    def f(*values: float) -> float:
-        registers = initial.copy()
-        for i, j in inputs:
-            registers[i] = values[j]
-        for i, forward, args in tape:
-            registers[i] = forward(*[registers[a] for a in args])
-        return registers[-1]
-
-    return f
+    return compile_program(program, ()).value
 
 
 # ---------------------------------------------------------------- finite differences

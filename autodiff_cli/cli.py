@@ -16,7 +16,6 @@ import typer
 from typer.core import TyperCommand
 
 from . import __version__
-from .check import ATOL, RTOL
 from .errors import AdcliError
 
 ASSIGNMENTS = "adcli.assignments"
@@ -236,11 +235,15 @@ def check(
         "--eps", metavar="H", show_default=False,
         help="Fixed finite-difference step. Default: chosen per variable from an error estimate.")
     ] = None,
-    rtol: Annotated[float, typer.Option(
-        "--rtol", min=0.0, metavar="TOL", help="Relative tolerance: pass when |autodiff - numeric| <= "
-        "atol + rtol*|numeric|.")] = RTOL,
-    atol: Annotated[float, typer.Option(
-        "--atol", min=0.0, metavar="TOL", help="Absolute tolerance, for derivatives near 0.")] = ATOL,
+    # The defaults live in autodiff_cli.check (imported only when the command runs);
+    # a test checks that this help quotes them.
+    rtol: Annotated[Optional[float], typer.Option(
+        "--rtol", min=0.0, metavar="TOL", show_default=False,
+        help="Relative tolerance: pass when |autodiff - numeric| <= atol + rtol*|numeric|. "
+        "Default: 1e-05.")] = None,
+    atol: Annotated[Optional[float], typer.Option(
+        "--atol", min=0.0, metavar="TOL", show_default=False,
+        help="Absolute tolerance, for derivatives near 0. Default: 1e-08.")] = None,
     points: Annotated[Optional[int], typer.Option(
         "--points", min=1, metavar="N", show_default=False,
         help="Check at N random points: variables given stay fixed, the others are drawn "
@@ -254,12 +257,13 @@ def check(
 
     Example:  adcli check "sin(x)+x*y" --x 1 --y 2
     """
-    from .check import CheckSettings, check_program, parse_range
+    from .check import ATOL, RTOL, CheckSettings, check_program, parse_range
     from .inputs import read_expression
     from .parser import parse
     from .render import check_json, check_view, console
 
-    settings = CheckSettings(method=method.value, mode=mode.value, eps=eps, rtol=rtol, atol=atol,
+    settings = CheckSettings(method=method.value, mode=mode.value, eps=eps,
+                             rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
                              points=points, seed=seed, sample_range=parse_range(sample_range))
     program = parse(read_expression(expression, file))
     report = check_program(program, _assignments(ctx, var), wrt, settings)

@@ -469,3 +469,13 @@ def test_a_deep_expression_is_checked_without_recursion() -> None:
         node = ast.Apply(OPS["add"], (ast.Apply(OPS["sin"], (node,)), ast.Num(0.5)))
     report = check_program(ast.Program("deep", node, ("x",)), [("x", 0.3)])
     assert report.ok, report.points[0].variables
+
+
+def test_help_quotes_the_default_tolerances() -> None:
+    from typer.testing import CliRunner
+
+    from autodiff_cli.check import ATOL, RTOL
+    from autodiff_cli.cli import app
+
+    out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
+    assert f"Default: {RTOL!r}." in out.stdout and f"Default: {ATOL!r}." in out.stdout
