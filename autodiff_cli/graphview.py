@@ -275,10 +275,10 @@ def node_lines(node: GraphNode) -> list[str]:
 
 
 def edge_label(edge: GraphEdge) -> str:
-    """The local partial: ``cos(w1) = 0.5403023058681398``, or ``1``; empty when none flows."""
+    """The local partial: ``∂w3/∂w1 = cos(w1) = 0.5403023058681398``; empty when none flows."""
     if edge.local_partial is None:
         return ""
-    return partial_text(edge.local_form, edge.local_partial)
+    return f"∂{edge.target}/∂{edge.source} = {partial_text(edge.local_form, edge.local_partial)}"
 
 
 def title(view: GraphView) -> str:

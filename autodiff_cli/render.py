@@ -242,9 +242,10 @@ def trace_view(trace: Trace) -> RenderableType:
                                    Text.assemble(("f", "bold"), f" = {trace.output} = ",
                                                  (number(trace.value), "cyan"))]
     if trace.paths:
-        parts += [Text(""), Text("the chain rule: ∂f/∂input sums, over every path from the input "
-                                 "to f, the product of the local partials along it", style="bold")]
-        for entry in trace.paths:
+        parts += [Text(""), Text("chain rule: ∂f/∂w = Σ over paths w → f of ∏ local partials "
+                                 "along the path", style="bold")]
+        for i, entry in enumerate(trace.paths):
+            parts += [Text("")] if i else []
             parts.append(_paths_view(trace, entry))
     return Group(*parts)
 

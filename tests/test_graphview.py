@@ -154,7 +154,7 @@ def test_dot_declares_each_node_once_and_every_edge(example: GraphView) -> None:
     nodes, edges = _dot_nodes_and_edges(dot)
     assert sorted(nodes) == ["w1", "w2", "w3", "w4", "w5"]
     assert sorted(edges) == [("w1", "w3"), ("w1", "w4"), ("w2", "w4"), ("w3", "w5"), ("w4", "w5")]
-    assert 'w1 -> w3 [label="cos(w1) = 0.5403023058681398"]' in dot
+    assert 'w1 -> w3 [label="∂w3/∂w1 = cos(w1) = 0.5403023058681398"]' in dot
     assert "grad 2.5403023058681398" in dot
 
 
@@ -190,7 +190,7 @@ def test_mermaid_is_a_flowchart_with_every_node_and_edge(example: GraphView) -> 
     edges = re.findall(r"^  (\w+) -->\|[^|]*\| (\w+)$", text, flags=re.MULTILINE)
     assert sorted(declared) == ["w1", "w2", "w3", "w4", "w5"]
     assert sorted(edges) == [("w1", "w3"), ("w1", "w4"), ("w2", "w4"), ("w3", "w5"), ("w4", "w5")]
-    assert 'w1 -->|"cos(w1) = 0.5403023058681398"| w3' in text
+    assert 'w1 -->|"∂w3/∂w1 = cos(w1) = 0.5403023058681398"| w3' in text
 
 
 def test_mermaid_escapes_quotes_and_cuts_with_a_note() -> None:
