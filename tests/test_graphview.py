@@ -263,16 +263,19 @@ def test_dot_renders_pictures(tmp_path: Path, suffix: str, magic: bytes) -> None
 
 
 def _fake_dot(directory: Path, script: str) -> None:
+    """A Python script named dot, first on PATH."""
     program = directory / "dot"
-    program.write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    program.write_text(f"#!{sys.executable}\nimport sys\n{script}", encoding="utf-8")
     program.chmod(0o755)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for dot")
+@pytest.mark.skipif(sys.platform == "win32", reason="a script stands in for dot")
 def test_dot_is_run_with_the_format_and_the_output_file(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # A stand-in for Graphviz that records its arguments and copies its input to the -o file.
-    _fake_dot(tmp_path, 'echo "$@" > "$(dirname "$0")/args"; cat > "$3"\n')
+    _fake_dot(tmp_path, "from pathlib import Path\n"
+                        "Path(sys.argv[0]).with_name('args').write_text(' '.join(sys.argv[1:]))\n"
+                        "Path(sys.argv[3]).write_bytes(sys.stdin.buffer.read())\n")
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
     target = tmp_path / "out.png"
     result = runner.invoke(app, ["graph", *ARGS, "--format", "dot", "--output", str(target)])
@@ -281,9 +284,9 @@ def test_dot_is_run_with_the_format_and_the_output_file(tmp_path: Path,
     assert target.read_text(encoding="utf-8") == to_dot(computation_graph("sin(x)+x*y", x=1, y=2))
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for dot")
+@pytest.mark.skipif(sys.platform == "win32", reason="a script stands in for dot")
 def test_dot_failing_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_dot(tmp_path, 'echo "Error: syntax error in line 1" >&2; exit 1\n')
+    _fake_dot(tmp_path, "sys.stderr.write('Error: syntax error in line 1')\nsys.exit(1)\n")
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
     result = runner.invoke(app, ["graph", *ARGS, "--format", "dot", "--output",
                                  str(tmp_path / "g.svg")])
