@@ -287,6 +287,12 @@ def graph(
     program = parse(read_expression(expression, file))
     point = resolve_point(program.variables, _assignments(ctx, var))
     view = graph_at(program, point, resolve_wrt(program.variables, wrt))
+    if view.nonfinite:
+        from .render import console, warning_text
+
+        console(stderr=True).print(
+            warning_text(f"non-finite result; the first came from {view.nonfinite}"),
+            soft_wrap=True)
     if kind == "tree":
         _emit(graph_tree(view, DEFAULT_TREE_DEPTH if depth is None else depth), output)
         return

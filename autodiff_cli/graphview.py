@@ -98,6 +98,8 @@ class GraphView:
     output: str
     index: dict[str, int]
     """Node id to its position in ``nodes``."""
+    nonfinite: str | None = None
+    """Where the first inf or nan came from, when there is one."""
 
     def node(self, node_id: str) -> GraphNode:
         return self.nodes[self.index[node_id]]
@@ -135,7 +137,7 @@ def build_graph_view(program: ast.Program, graph: Graph, result: GradResult) -> 
                                    program.names.get(id(node)), node.value, None, ()))
     return GraphView(result.expression, dict(result.point), result.value, dict(result.gradient),
                      tuple(nodes), tuple(edges), ids[id(program.result)],
-                     {n.id: i for i, n in enumerate(nodes)})
+                     {n.id: i for i, n in enumerate(nodes)}, result.nonfinite)
 
 
 def graph_at(program: ast.Program, point: Mapping[str, float],

@@ -397,7 +397,7 @@ def _count_paths(nodes: Sequence[TraceNode], users: Sequence[Sequence[tuple[int,
     return count, edges
 
 
-def _list_paths(start: int, nodes: Sequence[TraceNode], users: Sequence[Sequence[tuple[int, int]]],
+def _list_paths(start: int, users: Sequence[Sequence[tuple[int, int]]],
                 factors: Mapping[tuple[int, int], LocalPartial], output: int) -> list[PathTerm]:
     """Every path from ``start`` to the output (the caller has checked there are few)."""
     terms: list[PathTerm] = []
@@ -428,7 +428,7 @@ def _input_paths(variable: str, start: int, gradient: float, nodes: Sequence[Tra
                  edges: Sequence[int], factors: Mapping[tuple[int, int], LocalPartial],
                  output: int) -> InputPaths:
     if count[start] <= MAX_PATHS and edges[start] <= MAX_PATH_EDGES:
-        terms = _list_paths(start, nodes, users, factors, output)
+        terms = _list_paths(start, users, factors, output)
         grouped = False
     else:
         grouped = True
