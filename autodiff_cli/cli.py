@@ -10,6 +10,7 @@ status 2 here, in one place.
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -140,27 +141,172 @@ def grad(
     var: Var = None,
     wrt: Wrt = None,
     json: Json = False,
+    trace: Annotated[bool, typer.Option(
+        "--trace", help="Also show the evaluation trace w1 ... wn: each value, the local partials, "
+        "the adjoint ∂f/∂wi, and each partial derivative as a sum over paths.")] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE", dir_okay=False,
+        help="Write to FILE instead: .svg (a picture of the terminal output) or .txt; "
+        ".json with --json.")] = None,
 ) -> None:
     """The value and every partial derivative, by reverse-mode autodiff.
 
-    Example:  adcli grad "sin(x)+x*y" --x 1 --y 2
+    Example:  adcli grad "sin(x)+x*y" --x 1 --y 2 --trace
     """
     from .grad import gradient_at
     from .inputs import read_expression, resolve_point, resolve_wrt
     from .parser import parse
     from .render import console, grad_json, grad_view, warning_text
 
+    if output is not None:
+        _check_output(output, json)
     program = parse(read_expression(expression, file))
     point = resolve_point(program.variables, _assignments(ctx, var))
-    result, _ = gradient_at(program, point, resolve_wrt(program.variables, wrt))
+    names = resolve_wrt(program.variables, wrt)
+    if trace:
+        from .trace import trace_at
+
+        result, steps = trace_at(program, point, names)
+    else:
+        result, _ = gradient_at(program, point, names)
     if result.nonfinite:
         console(stderr=True).print(
             warning_text(f"non-finite result; the first came from {result.nonfinite}"),
             soft_wrap=True)
     if json:
-        typer.echo(grad_json(result))
+        if trace:
+            from .render import grad_trace_json
+
+            _emit_text(grad_trace_json(result, steps), output)
+        else:
+            _emit_text(grad_json(result), output)
+    elif trace:
+        from rich.console import Group
+        from rich.text import Text
+
+        from .render import trace_view
+
+        _emit(Group(grad_view(result), Text(""), trace_view(steps)), output)
     else:
-        console().print(grad_view(result))
+        _emit(grad_view(result), output)
+
+
+# ---------------------------------------------------------------- writing output
+
+
+def _check_output(path: Path, json: bool) -> None:
+    from .files import check_suffix
+
+    if json:
+        check_suffix(path, (".json",), "--json")
+    else:
+        check_suffix(path, (".svg", ".txt"), "--output", "; give --json to write .json")
+
+
+def _wrote(path: Path) -> None:
+    from .render import console
+
+    console(stderr=True).print(f"wrote {path}", style="dim", soft_wrap=True)
+
+
+def _emit_text(text: str, output: Path | None) -> None:
+    """Text to stdout, or to the output file."""
+    if output is None:
+        typer.echo(text.rstrip("\n"))
+        return
+    from .files import write_text
+
+    write_text(output, text if text.endswith("\n") else text + "\n")
+    _wrote(output)
+
+
+def _emit(renderable: Any, output: Path | None) -> None:
+    """A rich renderable to the terminal, or as a picture (.svg) or plain text (.txt) to a file."""
+    from .render import console, picture
+
+    if output is None:
+        console().print(renderable)
+        return
+    from .files import write_text
+
+    write_text(output, picture(renderable, output.suffix.lower(), title=f"adcli: {output.name}"))
+    _wrote(output)
+
+
+# ---------------------------------------------------------------- graph
+
+
+class GraphFormat(str, Enum):
+    """What ``adcli graph`` draws."""
+
+    tree = "tree"
+    dot = "dot"
+    mermaid = "mermaid"
+    json = "json"
+
+
+@app.command(cls=VariableCommand, epilog=VARIABLES_HELP)
+def graph(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    form: Annotated[GraphFormat, typer.Option(
+        "--format", help="tree: in the terminal; dot: Graphviz; mermaid: a diagram for Markdown; "
+        "json: nodes and edges.", case_sensitive=False)] = GraphFormat.tree,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE", dir_okay=False,
+        help="Write to FILE instead: tree .svg/.txt; dot .dot/.gv, or .svg/.png/.pdf drawn by "
+        "Graphviz's dot; mermaid .mmd/.md; json .json.")] = None,
+    depth: Annotated[Optional[int], typer.Option(
+        "--depth", min=0, max=64, help="Show only the nodes at most this many steps from the "
+        "output. Default: 8 for the tree, everything for dot and mermaid; json is never cut.")]
+    = None,
+) -> None:
+    """The computation graph: every node's operation, value and gradient (adjoint ∂f/∂node).
+
+    Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format dot --output graph.svg
+    """
+    from .graphview import (
+        DEFAULT_TREE_DEPTH,
+        check_output,
+        graph_at,
+        graph_dict,
+        save,
+        to_dot,
+        to_mermaid,
+    )
+    from .inputs import read_expression, resolve_point, resolve_wrt
+    from .parser import parse
+    from .render import graph_tree, to_json
+
+    kind = form.value
+    if output is not None:
+        check_output(kind, output)
+    program = parse(read_expression(expression, file))
+    point = resolve_point(program.variables, _assignments(ctx, var))
+    view = graph_at(program, point, resolve_wrt(program.variables, wrt))
+    if view.nonfinite:
+        from .render import console, warning_text
+
+        console(stderr=True).print(
+            warning_text(f"non-finite result; the first came from {view.nonfinite}"),
+            soft_wrap=True)
+    if kind == "tree":
+        _emit(graph_tree(view, DEFAULT_TREE_DEPTH if depth is None else depth), output)
+        return
+    if kind == "dot":
+        text = to_dot(view, depth)
+    elif kind == "mermaid":
+        text = to_mermaid(view, depth)
+    else:
+        text = to_json(graph_dict(view)) + "\n"
+    if output is None:
+        _emit_text(text, None)
+    else:
+        save(text, kind, output)
+        _wrote(output)
 
 
 PLOT_HELP = ("Give each plotted variable a range, --x -2:2 or --t -pi:pi, and every other variable "

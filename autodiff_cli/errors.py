@@ -101,3 +101,11 @@ class ValueInputError(AdcliError):
 
 class InputFileError(AdcliError):
     """An expression file that cannot be read."""
+
+
+class OutputFileError(AdcliError):
+    """An output file that cannot be written, or whose kind the format cannot produce."""
+
+
+class MissingProgramError(AdcliError):
+    """An external program (Graphviz's dot) that the request needs is not installed."""

@@ -1,0 +1,466 @@
+"""The computation graph as data, and its pictures: an outline tree, Graphviz DOT, Mermaid, JSON.
+
+Every node carries its operation, its forward value and its gradient (adjoint,
+∂f/∂node); every edge its local partial derivative.  Variables and operations
+are labelled ``w1 ... wn`` exactly as in the evaluation trace
+(:mod:`autodiff_cli.trace`), constants ``c1 ... ck``.  A node used twice is one
+node with two outgoing edges.
+
+Pictures of big graphs are unreadable, so they can be cut at a depth: the
+distance from the output, in edges, along the shortest way.  Everything here is
+iterative, so a 100,000-node expression is fine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import expr as ast
+from .errors import MissingProgramError, OutputFileError
+from .evaluator import Graph
+from .files import check_suffix, write_text
+from .grad import GradResult, gradient_at
+from .inputs import resolve_point, resolve_wrt
+from .parser import parse
+from .trace import build_trace, constant_text, number_nodes, number_text, partial_text
+
+DEFAULT_TREE_DEPTH = 8
+"""The terminal tree is cut this deep unless --depth says otherwise (at most 2^9 - 1 lines)."""
+
+FORMATS = ("tree", "dot", "mermaid", "json")
+
+OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "tree": (".svg", ".txt"),
+    "dot": (".dot", ".gv", ".svg", ".png", ".pdf"),
+    "mermaid": (".mmd", ".md"),
+    "json": (".json",),
+}
+"""The files each format can write; DOT renders .svg, .png and .pdf through Graphviz's dot."""
+
+RENDERED_BY_DOT = (".svg", ".png", ".pdf")
+
+INSTALL_GRAPHVIZ = ("install Graphviz: apt-get install graphviz (Debian, Ubuntu), "
+                    "brew install graphviz (macOS), or see https://graphviz.org/download/")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """One node: an input variable, a constant, or an operation's result."""
+
+    id: str
+    """``w3`` for variables and operations (as in the trace), ``c1`` for constants."""
+    kind: str
+    """``variable``, ``constant`` or ``operation``."""
+    op: str | None
+    """The registry operation (None for leaves)."""
+    definition: str
+    """``x``, ``2``, ``pi``, ``sin(w1)``, ``w1·w2``."""
+    name: str | None
+    """The program's name for the node (``u`` in ``u = x*y``), or the variable's name."""
+    value: float
+    gradient: float | None
+    """∂f/∂node; None for constants and for nodes that depend on no differentiated variable."""
+    arguments: tuple[str, ...]
+    """The ids of the operation's arguments, in order (a repeated argument appears twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    """From an argument to the operation using it, with the local partial ∂target/∂source."""
+
+    source: str
+    target: str
+    position: int
+    """Which argument of the target this is, from 0."""
+    local_partial: float | None
+    """None where no gradient flows (the source is constant)."""
+    local_form: str | None
+    """The local partial as a formula over the w-names, when it is simple."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphView:
+    """The computation graph of a program at a point, after backpropagation."""
+
+    expression: str
+    point: dict[str, float]
+    value: float
+    gradient: dict[str, float]
+    nodes: tuple[GraphNode, ...]
+    """In evaluation order: arguments before the operations that use them."""
+    edges: tuple[GraphEdge, ...]
+    output: str
+    index: dict[str, int]
+    """Node id to its position in ``nodes``."""
+    nonfinite: str | None = None
+    """Where the first inf or nan came from, when there is one."""
+
+    def node(self, node_id: str) -> GraphNode:
+        return self.nodes[self.index[node_id]]
+
+
+def build_graph_view(program: ast.Program, graph: Graph, result: GradResult) -> GraphView:
+    """The graph view of ``program`` from its backpropagated Scalar graph."""
+    trace = build_trace(program, graph, result)
+    numbers = number_nodes(program, graph.order)
+    ids: dict[int, str] = {}
+    nodes: list[GraphNode] = []
+    edges: list[GraphEdge] = []
+    constants = 0
+    for node in graph.order:
+        if id(node) in numbers:
+            step = trace.nodes[numbers[id(node)] - 1]
+            node_id = step.label
+        else:
+            constants += 1
+            node_id = f"c{constants}"
+        ids[id(node)] = node_id
+        if isinstance(node, ast.Var):
+            nodes.append(GraphNode(node_id, "variable", None, node.name, step.name, step.value,
+                                   step.adjoint, ()))
+        elif isinstance(node, ast.Apply):
+            arguments = tuple(ids[id(a)] for a in node.args)
+            nodes.append(GraphNode(node_id, "operation", node.op.name, step.definition, step.name,
+                                   step.value, step.adjoint, arguments))
+            for position, source in enumerate(arguments):
+                edges.append(GraphEdge(source, node_id, position, step.partials[position],
+                                       step.partial_forms[position]))
+        else:
+            assert isinstance(node, (ast.Num, ast.Const))
+            nodes.append(GraphNode(node_id, "constant", None, constant_text(node),
+                                   program.names.get(id(node)), node.value, None, ()))
+    return GraphView(result.expression, dict(result.point), result.value, dict(result.gradient),
+                     tuple(nodes), tuple(edges), ids[id(program.result)],
+                     {n.id: i for i, n in enumerate(nodes)}, result.nonfinite)
+
+
+def graph_at(program: ast.Program, point: Mapping[str, float],
+             wrt: Sequence[str] | None = None) -> GraphView:
+    """Evaluate and backpropagate ``program`` at ``point``; its computation graph."""
+    result, graph = gradient_at(program, point, wrt)
+    return build_graph_view(program, graph, result)
+
+
+def computation_graph(expression: str, wrt: str | Sequence[str] | None = None,
+                      **values: float) -> GraphView:
+    """The computation graph of ``expression`` at the point given as keywords.
+
+    >>> g = computation_graph("sin(x)+x*y", x=1, y=2)
+    >>> [(n.id, n.definition, n.gradient) for n in g.nodes][:3]
+    [('w1', 'x', 2.5403023058681398), ('w3', 'sin(w1)', 1.0), ('w2', 'y', 1.0)]
+    """
+    program = parse(expression)
+    point = resolve_point(program.variables, values.items())
+    return graph_at(program, point, resolve_wrt(program.variables, wrt))
+
+
+# ---------------------------------------------------------------- cutting at a depth
+
+
+def distances(view: GraphView) -> dict[str, int]:
+    """Each node's distance from the output, in edges, along the shortest way (breadth first)."""
+    dist = {view.output: 0}
+    queue = deque([view.output])
+    while queue:
+        node_id = queue.popleft()
+        for arg in view.node(node_id).arguments:
+            if arg not in dist:
+                dist[arg] = dist[node_id] + 1
+                queue.append(arg)
+    return dist
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The part of a graph within ``depth`` edges of the output."""
+
+    depth: int | None
+    """None: nothing is cut."""
+    kept: tuple[str, ...]
+    """Ids of the nodes shown, in evaluation order."""
+    truncated: tuple[str, ...]
+    """Shown nodes whose arguments are (some or all) hidden."""
+    hidden: int
+    """How many nodes are hidden."""
+
+
+def cut(view: GraphView, depth: int | None) -> Cut:
+    """The nodes at most ``depth`` edges from the output (all of them for None)."""
+    if depth is None:
+        return Cut(None, tuple(n.id for n in view.nodes), (), 0)
+    dist = distances(view)
+    kept = tuple(n.id for n in view.nodes if dist[n.id] <= depth)
+    truncated = tuple(n.id for n in view.nodes if dist[n.id] == depth and n.arguments)
+    return Cut(depth, kept, truncated, len(view.nodes) - len(kept))
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineLine:
+    """One line of the outline (the terminal tree), in display order."""
+
+    depth: int
+    node: str
+    role: str
+    """``node``: drawn here, its arguments on the lines below; ``shared``: drawn on another
+    line, referred to here; ``cut``: drawn here, its arguments hidden by the depth limit."""
+    drawn_above: bool = False
+    """For ``shared``: whether the line that draws it comes earlier."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """The graph as an indented tree, with each node drawn once, cut at a depth."""
+
+    lines: tuple[OutlineLine, ...]
+    depth: int
+    hidden: int
+    """Nodes deeper than ``depth`` (shortest distance from the output), so not shown at all."""
+
+
+def outline(view: GraphView, depth: int = DEFAULT_TREE_DEPTH) -> Outline:
+    """The tree to draw: each node is drawn where it is nearest the output, referred to elsewhere.
+
+    Drawing a node where it is first nearest the output means every node within
+    ``depth`` edges of the output is drawn, and the tree has at most
+    2^(depth + 1) - 1 lines whatever the size of the graph.
+    """
+    dist = distances(view)
+    drawn: set[str] = set()
+    lines: list[OutlineLine] = []
+    stack: list[tuple[str, int]] = [(view.output, 0)]
+    while stack:
+        node_id, level = stack.pop()
+        arguments = view.node(node_id).arguments
+        if node_id in drawn or level > dist[node_id]:
+            lines.append(OutlineLine(level, node_id, "shared", node_id in drawn))
+        elif arguments and level >= depth:
+            drawn.add(node_id)
+            lines.append(OutlineLine(level, node_id, "cut"))
+        else:
+            drawn.add(node_id)
+            lines.append(OutlineLine(level, node_id, "node"))
+            stack.extend((arg, level + 1) for arg in reversed(arguments))
+    hidden = sum(1 for d in dist.values() if d > depth)
+    return Outline(tuple(lines), depth, hidden)
+
+
+# ---------------------------------------------------------------- labels
+
+
+def number(value: float | None) -> str:
+    """Full precision: ``repr`` round-trips."""
+    return "—" if value is None else repr(float(value))
+
+
+def node_title(node: GraphNode) -> str:
+    """``w3 = sin(w1)``, ``w4 (u) = w1·w2``, ``w1 = x``, ``2``, ``pi``."""
+    if node.kind == "constant":
+        return node.definition if node.name is None else f"{node.name} = {node.definition}"
+    named = f" ({node.name})" if node.name and node.name != node.definition else ""
+    return f"{node.id}{named} = {node.definition}"
+
+
+def node_lines(node: GraphNode) -> list[str]:
+    """The title, the value, and the gradient when the node has one."""
+    lines = [node_title(node)]
+    if node.kind != "constant" or node.definition != number_text(node.value):
+        lines.append(f"value {number(node.value)}")
+    if node.gradient is not None:
+        lines.append(f"grad {number(node.gradient)}")
+    return lines
+
+
+def edge_label(edge: GraphEdge) -> str:
+    """The local partial: ``∂w3/∂w1 = cos(w1) = 0.5403023058681398``; empty when none flows."""
+    if edge.local_partial is None:
+        return ""
+    return f"∂{edge.target}/∂{edge.source} = {partial_text(edge.local_form, edge.local_partial)}"
+
+
+def title(view: GraphView) -> str:
+    """``f = sin(x)+x*y at x = 1.0, y = 2.0``, on one line."""
+    statements = (line.strip() for line in view.expression.strip().splitlines())
+    flat = " ".join("; ".join(line for line in statements if line).split())
+    if len(flat) > 100:
+        flat = flat[:99] + "…"
+    at = ", ".join(f"{k} = {number(v)}" for k, v in view.point.items())
+    return f"f = {flat}" + (f" at {at}" if at else "")
+
+
+def hidden_note(hidden: int, depth: int | None) -> str:
+    nodes = "node is" if hidden == 1 else "nodes are"
+    return f"{hidden:,} {nodes} deeper than --depth {depth} and not shown"
+
+
+# ---------------------------------------------------------------- DOT
+
+
+def _dot_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def to_dot(view: GraphView, depth: int | None = None) -> str:
+    """Graphviz DOT: inputs on the left, the output on the right, local partials on the edges."""
+    part = cut(view, depth)
+    kept = set(part.kept)
+    truncated = set(part.truncated)
+    caption = title(view)
+    if part.hidden:
+        caption += "\n" + hidden_note(part.hidden, depth)
+    lines = [
+        "digraph adcli {",
+        "  graph [rankdir=LR, labelloc=t, fontname=Helvetica, label="
+        + _dot_string(caption) + "];",
+        '  node [shape=box, style="rounded,filled", fillcolor="#f8fafc", fontname=Helvetica, '
+        "fontsize=11];",
+        "  edge [fontname=Helvetica, fontsize=9, color=\"#475569\"];",
+    ]
+    for node in view.nodes:
+        if node.id not in kept:
+            continue
+        attributes = ["label=" + _dot_string("\n".join(node_lines(node)))]
+        if node.kind == "variable":
+            attributes.append('shape=ellipse, fillcolor="#dbeafe"')
+        elif node.kind == "constant":
+            attributes.append('shape=plaintext, style=""')
+        if node.id == view.output:
+            attributes.append('penwidth=2, fillcolor="#dcfce7"')
+        if node.id in truncated:
+            attributes.append('style="rounded,filled,dashed"')
+        lines.append(f"  {node.id} [{', '.join(attributes)}];")
+    for node_id in part.truncated:
+        lines.append(f'  more_{node_id} [label="…", shape=plaintext];')
+        lines.append(f"  more_{node_id} -> {node_id} [style=dashed];")
+    for edge in view.edges:
+        if edge.source in kept and edge.target in kept:
+            label = edge_label(edge)
+            shown = f" [label={_dot_string(label)}]" if label else " [style=dotted]"
+            lines.append(f"  {edge.source} -> {edge.target}{shown};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- Mermaid
+
+
+def _mermaid_text(text: str) -> str:
+    # Entity codes keep quotes and angle brackets from ending the label; '#' starts an entity.
+    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return text
+
+
+def to_mermaid(view: GraphView, depth: int | None = None) -> str:
+    """A Mermaid flowchart, which GitHub and many Markdown viewers draw from a ```mermaid block."""
+    part = cut(view, depth)
+    kept = set(part.kept)
+    lines = ["flowchart LR", f"  %% {_mermaid_text(title(view))}"]
+    for node in view.nodes:
+        if node.id not in kept:
+            continue
+        label = "<br/>".join(_mermaid_text(line) for line in node_lines(node))
+        if node.kind == "variable":
+            lines.append(f'  {node.id}(["{label}"])')
+        elif node.kind == "constant":
+            lines.append(f'  {node.id}["{label}"]')
+        else:
+            lines.append(f'  {node.id}["{label}"]')
+    for node_id in part.truncated:
+        lines.append(f'  more_{node_id}["…"] -.-> {node_id}')
+    for edge in view.edges:
+        if edge.source in kept and edge.target in kept:
+            label = edge_label(edge)
+            arrow = f'-->|"{_mermaid_text(label)}"|' if label else "-.->"
+            lines.append(f"  {edge.source} {arrow} {edge.target}")
+    if part.hidden:
+        lines.append(f'  hidden_note["{_mermaid_text(hidden_note(part.hidden, depth))}"]')
+    classes = {
+        "variable": [n.id for n in view.nodes if n.kind == "variable" and n.id in kept],
+        "constant": [n.id for n in view.nodes if n.kind == "constant" and n.id in kept],
+    }
+    lines.append("  classDef variable fill:#dbeafe,stroke:#1d4ed8")
+    lines.append("  classDef constant fill:#f1f5f9,stroke:#94a3b8")
+    lines.append("  classDef output fill:#dcfce7,stroke:#15803d,stroke-width:2px")
+    for name, members in classes.items():
+        if members:
+            lines.append(f"  class {','.join(members)} {name}")
+    lines.append(f"  class {view.output} output")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def graph_dict(view: GraphView) -> dict[str, Any]:
+    """The whole graph as plain data (never cut); non-finite numbers are left to the JSON writer."""
+    return {
+        "expression": view.expression,
+        "point": view.point,
+        "value": view.value,
+        "gradient": view.gradient,
+        "output": view.output,
+        "nodes": [{
+            "id": n.id, "kind": n.kind, "op": n.op, "definition": n.definition, "name": n.name,
+            "value": n.value, "gradient": n.gradient, "arguments": list(n.arguments),
+        } for n in view.nodes],
+        "edges": [{
+            "from": e.source, "to": e.target, "argument": e.position,
+            "local_partial": e.local_partial, "local_partial_form": e.local_form,
+        } for e in view.edges],
+    }
+
+
+# ---------------------------------------------------------------- files
+
+
+def check_output(form: str, path: Path) -> None:
+    """Fail early when ``form`` cannot write ``path``, or when rendering it needs a missing dot."""
+    suffix = path.suffix.lower()
+    hint = ""
+    if form != "dot" and suffix in RENDERED_BY_DOT:
+        hint = f"; for a {suffix} picture of the graph use --format dot --output {path.name}"
+    check_suffix(path, OUTPUT_SUFFIXES[form], f"--format {form}", hint)
+    if form == "dot" and suffix in RENDERED_BY_DOT:
+        dot_program()
+
+
+def dot_program() -> str:
+    """The path of Graphviz's ``dot``."""
+    found = shutil.which("dot")
+    if found is None:
+        raise MissingProgramError(
+            "rendering a picture needs Graphviz's dot program, which is not installed; "
+            f"{INSTALL_GRAPHVIZ} -- or write the DOT text with --output graph.dot")
+    return found
+
+
+def render_dot(dot: str, path: Path) -> None:
+    """Render DOT text to ``path`` (.svg, .png or .pdf) with Graphviz's ``dot``."""
+    program = dot_program()
+    kind = path.suffix.lower().lstrip(".")
+    try:
+        done = subprocess.run([program, f"-T{kind}", "-o", str(path)], input=dot.encode("utf-8"),
+                              capture_output=True, check=False)
+    except OSError as error:
+        raise OutputFileError(f"cannot run {program}: {error.strerror or error}") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        raise OutputFileError(f"dot could not render {path}: {reason}")
+
+
+def save(text: str, form: str, path: Path) -> None:
+    """Write a DOT, Mermaid or JSON text to ``path``; DOT to .svg/.png/.pdf is drawn by dot."""
+    suffix = path.suffix.lower()
+    if form == "dot" and suffix in RENDERED_BY_DOT:
+        render_dot(text, path)
+    elif form == "mermaid" and suffix == ".md":
+        write_text(path, f"```mermaid\n{text}```\n")
+    else:
+        write_text(path, text)
