@@ -163,6 +163,7 @@ def grad(
     program = parse(read_expression(expression, file))
     point = resolve_point(program.variables, _assignments(ctx, var))
     names = resolve_wrt(program.variables, wrt)
+    steps = None
     if trace:
         from .trace import trace_at
 
@@ -174,21 +175,9 @@ def grad(
             warning_text(f"non-finite result; the first came from {result.nonfinite}"),
             soft_wrap=True)
     if json:
-        if trace:
-            from .render import grad_trace_json
-
-            _emit_text(grad_trace_json(result, steps), output)
-        else:
-            _emit_text(grad_json(result), output)
-    elif trace:
-        from rich.console import Group
-        from rich.text import Text
-
-        from .render import trace_view
-
-        _emit(Group(grad_view(result), Text(""), trace_view(steps)), output)
+        _emit_text(grad_json(result, steps), output)
     else:
-        _emit(grad_view(result), output)
+        _emit(grad_view(result, steps), output)
 
 
 # ---------------------------------------------------------------- writing output
@@ -483,12 +472,10 @@ def descend(
 
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
-    import time
-
     from .inputs import check_names, read_expression, resolve_point
     from .optimize import Descent, DescentConfig
     from .parser import parse, parse_constant
-    from .render import console, descent_json, descent_summary, descent_table
+    from .render import LiveProgress, console, descent_json, descent_summary
     from .trajectory import TrajectoryWriter
 
     program = parse(read_expression(expression, file))
@@ -525,26 +512,14 @@ def descend(
         descent.records.clear()
 
     out = console()
-    live_view = out.is_terminal and not (json or quiet)
-    rows = []
     try:
-        if live_view:
-            from rich.live import Live
-
-            with Live(console=out, auto_refresh=False, transient=False) as live:
-                shown = 0.0
-                for row in descent.rows():
-                    rows.append(row)
-                    drain()
-                    now = time.monotonic()
-                    if now - shown >= 0.2:  # a few refreshes a second at most
-                        live.update(descent_table(rows[-20:], program.variables, out.width),
-                                    refresh=True)
-                        shown = now
-                live.update(descent_table(rows[-20:], program.variables, out.width), refresh=True)
-        else:
-            for _ in descent.rows():
+        # In a terminal, a live table; piped, redirected, --json or --quiet: no animation.
+        with LiveProgress(out, program.variables, enabled=out.is_terminal and not (json or quiet)) \
+                as progress:
+            for row in descent.progress():
                 drain()
+                if row is not None:
+                    progress.add(row)
         result = descent.result
         assert result is not None
         code = 0 if result.ok else 1

@@ -369,8 +369,7 @@ class Descent:
     def _row(self) -> Row:
         point, loss, norm = self._evaluate(self._carried)
         self._losses.append(loss)
-        if math.isfinite(loss) and (self._best is None or self._better(loss, self._best[0])):
-            self._best = (loss, point)
+        self._note_best(point, loss)
         return Row(self._steps, loss, norm, self._step_size,
                    dict(zip(self.program.variables, point)))
 
@@ -415,28 +414,53 @@ class Descent:
     def every(self) -> int:
         return self.config.every or max(1, math.ceil(self.config.steps / 20))
 
+    CHUNK_SECONDS = 0.05
+    """About how long the compiled loop runs between returns to Python, whatever ``every`` is."""
+
     def rows(self) -> Iterator[Row]:
         """Run the descent, yielding a progress row at step 0, every ``every()`` steps, and at the end."""
+        return (row for row in self.progress() if row is not None)
+
+    def progress(self) -> Iterator[Row | None]:
+        """Run the descent: a Row at step 0, every ``every()`` steps and at the end, and None
+        between rows about every CHUNK_SECONDS, so that the caller can write out ``records``
+        and Ctrl-C is noticed without losing more than a moment's work."""
         every = self.every()
         row = self._row()
         yield row
         reason = "steps"
         if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
             reason = "diverged"
+        budget = 16  # steps per call of the compiled loop, adapted to CHUNK_SECONDS
         while reason == "steps" and self._steps < self.config.steps:
-            n = min(every - self._steps % every, self.config.steps - self._steps)
+            n = min(every - self._steps % every, self.config.steps - self._steps, budget)
+            started = time.perf_counter()
             status = self._chunk(n)
+            spent = time.perf_counter() - started
+            if spent < self.CHUNK_SECONDS / 2 and n == budget:
+                budget = min(budget * 2, 1 << 24)
+            elif spent > self.CHUNK_SECONDS * 2:
+                budget = max(1, budget // 2)
             if status != _RAN:
                 reason = _STATUS[status]
-            yield self._row()
+            if status != _RAN or self._steps % every == 0 or self._steps == self.config.steps:
+                yield self._row()
+            else:
+                point, loss, _ = self._evaluate(self._carried)
+                self._note_best(point, loss)
+                yield None
         self.result = self._result(reason)
         if self.config.record and (not self.records or self.records[-1][0] < self._steps):
             result = self.result
             self.records.append((self._steps, result.value, result.grad_norm,
                                  *[result.point[n] for n in self.free]))
 
+    def _note_best(self, point: list[float], loss: float) -> None:
+        if math.isfinite(loss) and (self._best is None or self._better(loss, self._best[0])):
+            self._best = (loss, point)
+
     def interrupt(self) -> DescentResult:
-        """Finish after Ctrl-C with the best point seen at a progress row."""
+        """Finish after Ctrl-C with the best point seen between calls of the compiled loop."""
         self.result = self._result("interrupted")
         return self.result
 

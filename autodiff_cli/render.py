@@ -7,6 +7,7 @@ shortest text that reads back as the same float64, so nothing is rounded away.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,20 +63,28 @@ def to_json(value: Any) -> str:
     return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False)
 
 
-def grad_json(result: GradResult) -> str:
-    return to_json({
+def grad_json(result: GradResult, trace: Trace | None = None) -> str:
+    """The grad JSON object; with a trace, the trace under ``"trace"``."""
+    data: dict[str, Any] = {
         "expression": result.expression,
         "point": result.point,
         "value": result.value,
         "gradient": result.gradient,
-    })
+    }
+    if trace is not None:
+        from .trace import trace_dict
+
+        data["trace"] = trace_dict(trace)
+    return to_json(data)
 
 
 # ---------------------------------------------------------------- tables
 
 
-def grad_view(result: GradResult) -> RenderableType:
-    """The value, then a table of the partial derivatives."""
+def grad_view(result: GradResult, trace: Trace | None = None) -> RenderableType:
+    """The value, then a table of the partial derivatives; then the trace, if given."""
+    if trace is not None:
+        return Group(grad_view(result), Text(""), trace_view(trace))
     heading = Text.assemble(("f", "bold"), " = ", (one_line(result.expression, MAX_SHOWN_EXPRESSION), "cyan"))
     at = Text.assemble("at ", point_text(result.point) or "no variables")
     value = Text.assemble(("value ", "bold"), number(result.value))
@@ -302,6 +311,45 @@ def descent_table(rows: Sequence[Row], variables: Sequence[str], width: int) -> 
     return table
 
 
+class LiveProgress:
+    """The live progress table of a descent: the last rows, redrawn a few times a second at
+    most (rows can arrive thousands of times a second), and once more at the end."""
+
+    REFRESH_SECONDS = 0.2
+    SHOWN_ROWS = 20
+
+    def __init__(self, out: Console, variables: Sequence[str], enabled: bool = True) -> None:
+        self.out, self.variables, self.enabled = out, variables, enabled
+        self.rows: list[Row] = []
+        self._shown = 0.0
+        self._live: Any = None
+
+    def __enter__(self) -> LiveProgress:
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(console=self.out, auto_refresh=False, transient=False)
+            self._live.__enter__()
+        return self
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        del self.rows[:-self.SHOWN_ROWS]
+        now = time.monotonic()
+        if self._live is not None and now - self._shown >= self.REFRESH_SECONDS:
+            self._draw()
+            self._shown = now
+
+    def _draw(self) -> None:
+        self._live.update(descent_table(self.rows, self.variables, self.out.width), refresh=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            if self.rows:
+                self._draw()
+            self._live.__exit__(*exc)
+
+
 def descent_summary(result: DescentResult) -> RenderableType:
     """How the descent ended, with full-precision numbers."""
     style = "green" if result.ok else ("yellow" if result.stop_reason == "interrupted" else "red")
@@ -485,19 +533,6 @@ def trace_view(trace: Trace) -> RenderableType:
             parts += [Text("")] if i else []
             parts.append(_paths_view(trace, entry))
     return Group(*parts)
-
-
-def grad_trace_json(result: GradResult, trace: Trace) -> str:
-    """The grad JSON object with the trace under ``"trace"``."""
-    from .trace import trace_dict
-
-    return to_json({
-        "expression": result.expression,
-        "point": result.point,
-        "value": result.value,
-        "gradient": result.gradient,
-        "trace": trace_dict(trace),
-    })
 
 
 def picture(renderable: RenderableType, suffix: str, title: str = "adcli",
