@@ -59,8 +59,11 @@ class HessianResult:
     """Where the first inf or nan of the value or gradient came from, when there is one."""
 
 
-def _symbolic_gradient(output: Scalar, leaves: Sequence[Scalar]) -> list[Adjoint]:
-    """d(output)/d(leaf) for each leaf, as Scalars that can be differentiated again."""
+def gradient_graph(output: Scalar, leaves: Sequence[Scalar]) -> list[Adjoint]:
+    """d(output)/d(leaf) for each leaf, as Scalars that can be differentiated again.
+
+    A component that does not depend on any variable comes back as a float.
+    """
     adjoints: dict[int, Adjoint] = {id(output): 1.0}
     for node in reversed(output.topological_order()):
         op = node.op
@@ -80,7 +83,7 @@ def hessian_matrix(output: Scalar, leaves: Sequence[Scalar]) -> tuple[list[float
     if not output.requires_grad:
         n = len(leaves)
         return [0.0] * n, [[0.0] * n for _ in range(n)]
-    gradient = _symbolic_gradient(output, leaves)
+    gradient = gradient_graph(output, leaves)
     rows: list[list[float]] = []
     for component in gradient:
         if isinstance(component, Scalar) and component.requires_grad:
