@@ -78,22 +78,25 @@ def gradient_graph(output: Scalar, leaves: Sequence[Scalar]) -> list[Adjoint]:
     return [adjoints.get(id(leaf), 0.0) for leaf in leaves]
 
 
-def hessian_matrix(output: Scalar, leaves: Sequence[Scalar]) -> tuple[list[float], list[list[float]]]:
-    """The gradient and the Hessian of ``output`` with respect to ``leaves``."""
-    if not output.requires_grad:
-        n = len(leaves)
-        return [0.0] * n, [[0.0] * n for _ in range(n)]
-    gradient = gradient_graph(output, leaves)
+def hessian_rows(gradient: Sequence[Adjoint], leaves: Sequence[Scalar]) -> list[list[float]]:
+    """One backward pass per gradient component: the rows of the Hessian."""
     rows: list[list[float]] = []
     for component in gradient:
         if isinstance(component, Scalar) and component.requires_grad:
             for leaf in leaves:
                 leaf.grad = None
             component.backward()
-            rows.append([float(leaf.grad or 0.0) for leaf in leaves])
-        else:  # a constant component: its row is zero
+            rows.append([0.0 if leaf.grad is None else leaf.grad for leaf in leaves])
+        else:  # a component that depends on no variable: its row is zero
             rows.append([0.0] * len(leaves))
-    return [float(g) for g in gradient], rows
+    return rows
+
+
+def hessian_matrix(output: Scalar, leaves: Sequence[Scalar]) -> tuple[list[float], list[list[float]]]:
+    """The gradient and the Hessian of ``output`` with respect to ``leaves``."""
+    gradient: list[Adjoint] = (gradient_graph(output, leaves) if output.requires_grad
+                               else [0.0] * len(leaves))
+    return [float(g) for g in gradient], hessian_rows(gradient, leaves)
 
 
 def classify(eigenvalues: Sequence[float]) -> str:
@@ -117,6 +120,7 @@ _MEANING = {
     "positive definite": "local minimum",
     "negative definite": "local maximum",
     "indefinite": "saddle point",
+    "semidefinite (singular)": "inconclusive: higher derivatives decide",
 }
 
 
@@ -125,14 +129,9 @@ def _classification(definiteness: str, critical: bool) -> str:
         return "inconclusive: the Hessian has non-finite entries"
     if definiteness == "empty":
         return "inconclusive: no variables"
-    if definiteness == "indefinite":
-        return "saddle point" if critical else "not a critical point (the gradient is not zero); " \
-            "the curvature is indefinite here"
     if not critical:
-        return f"not a critical point (the gradient is not zero); the Hessian is {definiteness} here"
-    if definiteness in _MEANING:
-        return _MEANING[definiteness]
-    return "inconclusive: the Hessian is singular, so higher derivatives decide"
+        return "not a critical point: the gradient is not zero"
+    return _MEANING[definiteness]
 
 
 def eigenvalues_of(matrix: Sequence[Sequence[float]]) -> tuple[float, ...]:
@@ -150,8 +149,13 @@ def hessian_at(program: Program, point: Mapping[str, float],
     names = tuple(program.variables if wrt is None else wrt)
     graph = build_graph(program, point, names)
     leaves = [graph.leaves[name] for name in names]
-    gradient, rows = hessian_matrix(graph.output, leaves)
-    matrix = tuple(tuple(row) for row in rows)
+    components: list[Adjoint] = (gradient_graph(graph.output, leaves) if graph.output.requires_grad
+                                 else [0.0] * len(leaves))
+    gradient = [float(g) for g in components]
+    for leaf, g in zip(leaves, gradient):
+        leaf.grad = g  # as after backward(), for the diagnosis of non-finite values
+    nonfinite = first_nonfinite(graph)
+    matrix = tuple(tuple(row) for row in hessian_rows(components, leaves))
     eigenvalues: tuple[float, ...] | None = None
     if all(math.isfinite(v) for row in matrix for v in row):
         eigenvalues = eigenvalues_of(matrix) if names else ()
@@ -170,7 +174,7 @@ def hessian_at(program: Program, point: Mapping[str, float],
         definiteness=definiteness,
         critical=critical,
         classification=_classification(definiteness, critical),
-        nonfinite=first_nonfinite(graph),
+        nonfinite=nonfinite,
     )
 
 
