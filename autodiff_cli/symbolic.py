@@ -38,9 +38,11 @@ from .ops import OPS, Op, algebra
 _MAX_REWRITE_DEPTH = 8
 """How deeply one construction may rewrite into further constructions.
 
-Every rewrite builds from smaller pieces, so this is a safety net, not a
-limit that real input reaches: it keeps the cost of one construction bounded
-(and the Python stack shallow) whatever the shape of the operands.
+A rewrite may reach into its operands (a coefficient moves to the front of a
+long product: ``a*b*c*(2*u)`` is ``2*a*b*c*u``).  This bounds how far, so that
+one construction costs O(1) and the Python stack stays shallow whatever the
+shape of the operands; past the bound a node is kept as built, which is
+correct, only less simplified.
 """
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _POW, _ZMUL = (
