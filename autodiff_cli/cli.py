@@ -410,6 +410,75 @@ def check(
         raise typer.Exit(1)
 
 
+Order = Annotated[int, typer.Option(
+    "--order", min=1, metavar="N", help="Differentiate N times (pure derivatives: d²f/dx², ...).")]
+OneLine = Annotated[bool, typer.Option(
+    "--one-line", help="Join the statements with '; ' instead of new lines.")]
+
+
+@app.command(cls=VariableCommand)
+def diff(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    wrt: Wrt = None,
+    order: Order = 1,
+    one_line: OneLine = False,
+    json: Json = False,
+) -> None:
+    """The symbolic derivative, simplified, printed in adcli's language so it can be fed back in.
+
+    Subexpressions used more than once are named (d1 = ...) on lines before the result.
+
+    Example:  adcli diff "x^2*sin(x)" --wrt x
+    """
+    from .errors import VariableError
+    from .inputs import read_expression, resolve_wrt
+    from .parser import parse
+    from .render import diff_json, diff_text
+    from .symbolic import differentiate
+
+    for name, _ in ctx.meta.get(ASSIGNMENTS, []):
+        raise VariableError(f"diff takes no values: --{name} is not one of its options "
+                            "(see adcli diff --help)")
+    program = parse(read_expression(expression, file))
+    result = differentiate(program, resolve_wrt(program.variables, wrt), order, one_line)
+    typer.echo(diff_json(result) if json else diff_text(result))
+
+
+@app.command(cls=VariableCommand, epilog=VARIABLES_HELP)
+def hessian(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    json: Json = False,
+) -> None:
+    """The Hessian matrix by automatic differentiation (reverse over reverse), with its eigenvalues.
+
+    Positive definite at a critical point: a local minimum; negative definite: a
+    maximum; indefinite: a saddle.
+
+    Example:  adcli hessian "x^2 - y^2" --x 0 --y 0
+    """
+    from .hessian import hessian_at
+    from .inputs import read_expression, resolve_point, resolve_wrt
+    from .parser import parse
+    from .render import console, hessian_json, hessian_view, warning_text
+
+    program = parse(read_expression(expression, file))
+    point = resolve_point(program.variables, _assignments(ctx, var))
+    result = hessian_at(program, point, resolve_wrt(program.variables, wrt))
+    if result.nonfinite or result.eigenvalues is None:
+        where = f"; the first came from {result.nonfinite}" if result.nonfinite else ""
+        console(stderr=True).print(warning_text(f"non-finite result{where}"), soft_wrap=True)
+    if json:
+        typer.echo(hessian_json(result))
+    else:
+        console().print(hessian_view(result))
+
+
 def main() -> None:
     """Entry point of the ``adcli`` console script."""
     app(prog_name="adcli")

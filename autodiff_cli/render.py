@@ -22,11 +22,18 @@ if TYPE_CHECKING:
     from .check import CheckReport, PointCheck, VariableCheck
     from .grad import GradResult
     from .graphview import GraphNode, GraphView
+    from .hessian import HessianResult
     from .optimize import DescentResult, Row
+    from .symbolic import DiffResult
     from .trace import InputPaths, Trace, TraceNode
 
 MAX_SHOWN_EXPRESSION = 120
 """Longer expressions are shortened in tables; JSON always carries them whole."""
+
+
+def title_line(expression: str) -> Text:
+    """``f = <the expression on one line>``."""
+    return Text.assemble(("f", "bold"), " = ", (one_line(expression, MAX_SHOWN_EXPRESSION), "cyan"))
 
 
 def number(value: float) -> str:
@@ -85,7 +92,7 @@ def grad_view(result: GradResult, trace: Trace | None = None) -> RenderableType:
     """The value, then a table of the partial derivatives; then the trace, if given."""
     if trace is not None:
         return Group(grad_view(result), Text(""), trace_view(trace))
-    heading = Text.assemble(("f", "bold"), " = ", (one_line(result.expression, MAX_SHOWN_EXPRESSION), "cyan"))
+    heading = title_line(result.expression)
     at = Text.assemble("at ", point_text(result.point) or "no variables")
     value = Text.assemble(("value ", "bold"), number(result.value))
     if not result.gradient:
@@ -230,7 +237,7 @@ def _points_table(report: CheckReport) -> RenderableType:
 def check_view(report: CheckReport) -> RenderableType:
     """What was compared and how, the worst point's table, the points, and the verdict."""
     settings = report.settings
-    heading = Text.assemble(("f", "bold"), " = ", (one_line(report.expression, MAX_SHOWN_EXPRESSION), "cyan"))
+    heading = title_line(report.expression)
     step = "step chosen per variable" if settings.eps is None else f"step {number(settings.eps)}"
     how = Text(f"{_METHOD_WORDS[settings.method]}, {step}\n"
                f"pass: |autodiff - numeric| <= {two_digits(settings.atol)} + "
@@ -424,7 +431,7 @@ def graph_tree(view: GraphView, depth: int) -> RenderableType:
     from .graphview import hidden_note, outline
 
     shape = outline(view, depth)
-    heading = Text.assemble(("f", "bold"), " = ", (one_line(view.expression, MAX_SHOWN_EXPRESSION), "cyan"))
+    heading = title_line(view.expression)
     at = Text.assemble("at ", point_text(view.point) or "no variables")
     first = shape.lines[0]
     tree = Tree(_node_label(view.node(first.node), first.role, first.drawn_above),
@@ -546,3 +553,72 @@ def picture(renderable: RenderableType, suffix: str, title: str = "adcli",
     if suffix == ".svg":
         return recorder.export_svg(title=title)
     return recorder.export_text(styles=False)
+
+
+# ---------------------------------------------------------------- diff: symbolic derivatives
+
+
+def _derivative_label(name: str, order: int) -> str:
+    return f"∂/∂{name}" if order == 1 else f"∂^{order}/∂{name}^{order}"
+
+
+def diff_text(result: DiffResult) -> str:
+    """The derivatives as adcli programs; several are headed by comments, so each block reads back."""
+    if not result.derivatives:
+        return "# no variables to differentiate"
+    if len(result.derivatives) == 1:
+        return next(iter(result.derivatives.values()))
+    return "\n\n".join(f"# {_derivative_label(name, result.order)}\n{text}"
+                       for name, text in result.derivatives.items())
+
+
+def diff_json(result: DiffResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "order": result.order,
+        "derivatives": result.derivatives,
+    })
+
+
+# ---------------------------------------------------------------- hessian
+
+
+def hessian_json(result: HessianResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+        "variables": list(result.variables),
+        "hessian": [list(row) for row in result.matrix],
+        "eigenvalues": None if result.eigenvalues is None else list(result.eigenvalues),
+        "definiteness": result.definiteness,
+        "critical": result.critical,
+        "classification": result.classification,
+    })
+
+
+def hessian_view(result: HessianResult) -> RenderableType:
+    """The value and gradient, the Hessian as a table, its eigenvalues and what they say."""
+    heading = title_line(result.expression)
+    at = Text.assemble("at ", point_text(result.point) or "no variables")
+    value = Text.assemble(("value ", "bold"), number(result.value))
+    if not result.variables:
+        return Group(heading, at, value, Text("(no variables to differentiate)", style="dim"))
+    gradient = Text.assemble(("gradient ", "bold"), point_text(result.gradient))
+    title = Text.assemble(("Hessian", "bold"), " ∂²f/∂row∂column")
+    table = Table(show_edge=False, box=None, pad_edge=False, padding=(0, 2))
+    table.add_column("", style="bold")
+    for name in result.variables:
+        table.add_column(name, justify="right", style="green")
+    for name, row in zip(result.variables, result.matrix):
+        table.add_row(name, *(number(v) for v in row))
+    if result.eigenvalues is None:
+        eigen = Text("eigenvalues: undefined (the Hessian has non-finite entries)", style="yellow")
+    else:
+        eigen = Text.assemble(("eigenvalues ", "bold"), ", ".join(number(v) for v in result.eigenvalues))
+    if result.eigenvalues is None:
+        verdict = Text(result.classification)
+    else:
+        verdict = Text.assemble((result.definiteness, "bold"), ": ", result.classification)
+    return Group(heading, at, value, gradient, Text(""), title, table, Text(""), eigen, verdict)

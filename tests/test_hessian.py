@@ -1,0 +1,315 @@
+"""The Hessian by reverse over reverse: against sympy, against differences of the gradient,
+and what its eigenvalues say about the point."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from autodiff_cli import expr as ast
+from autodiff_cli.cli import app
+from autodiff_cli.errors import VariableError
+from autodiff_cli.grad import gradient_at
+from autodiff_cli.hessian import classify, eigenvalues_of, hessian, hessian_at
+from autodiff_cli.ops import OPS, public_operations
+from autodiff_cli.parser import parse
+
+runner = CliRunner()
+
+# ---------------------------------------------------------------- sympy, the independent oracle
+
+_SYMPY: dict[str, Callable[..., Any]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "neg": lambda a: -a,
+    "pow": lambda a, b: a**b,
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "atan2": sympy.atan2,
+    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
+    "exp": sympy.exp, "log": sympy.log,
+    "log2": lambda a: sympy.log(a) / sympy.log(2),
+    "log10": lambda a: sympy.log(a) / sympy.log(10),
+    "log_base": lambda a, b: sympy.log(a) / sympy.log(b),
+    "sqrt": sympy.sqrt,
+    "cbrt": lambda a: sympy.sign(a) * sympy.Abs(a) ** sympy.Rational(1, 3),
+    "hypot": lambda a, b: sympy.sqrt(a**2 + b**2),
+    "abs": sympy.Abs, "sign": sympy.sign,
+    "relu": lambda a: sympy.Max(a, 0),
+    "max": sympy.Max, "min": sympy.Min,
+    "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
+    "softplus": lambda a: sympy.log(1 + sympy.exp(a)),
+    "erf": sympy.erf,
+}
+_SYMBOLS = {name: sympy.Symbol(name, real=True) for name in ("x", "y", "z")}
+_CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "tau": 2 * sympy.pi}
+
+
+def test_oracle_covers_the_registry() -> None:
+    assert set(_SYMPY) == {op.name for op in public_operations()}
+
+
+def to_sympy(root: ast.Expr) -> Any:
+    def leaf(node: ast.Expr) -> Any:
+        if isinstance(node, ast.Var):
+            return _SYMBOLS[node.name]
+        if isinstance(node, ast.Const):
+            return _CONSTANTS[node.name]
+        assert isinstance(node, ast.Num)
+        return sympy.Rational(node.value)  # exact: 0.5 is 1/2, 2.0 is 2
+
+    return ast.fold(root, leaf, lambda node, args: _SYMPY[node.op.name](*args))
+
+
+def sympy_hessian(source: str, point: dict[str, float]) -> list[list[float]] | None:
+    program = parse(source)
+    f = to_sympy(program.result)
+    names = program.variables
+    subs = {_SYMBOLS[n]: sympy.Float(point[n], 30) for n in names}
+    rows = []
+    for a in names:
+        row = []
+        for b in names:
+            value = sympy.diff(f, _SYMBOLS[a], _SYMBOLS[b]).subs(subs).evalf(30)
+            if not value.is_real or not value.is_finite:
+                return None
+            row.append(float(value))
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- documented results, exactly
+
+
+@pytest.mark.parametrize(("source", "point", "matrix", "eigen", "definiteness", "classification"), [
+    ("x^2 - y^2", {"x": 0, "y": 0}, ((2.0, 0.0), (0.0, -2.0)), (-2.0, 2.0), "indefinite", "saddle point"),
+    ("x^2 + y^2", {"x": 0, "y": 0}, ((2.0, 0.0), (0.0, 2.0)), (2.0, 2.0), "positive definite",
+     "local minimum"),
+    ("-x^2 - x*y - y^2", {"x": 0, "y": 0}, ((-2.0, -1.0), (-1.0, -2.0)), (-3.0, -1.0),
+     "negative definite", "local maximum"),
+    ("x*y", {"x": 0, "y": 0}, ((0.0, 1.0), (1.0, 0.0)), (-1.0, 1.0), "indefinite", "saddle point"),
+    ("x^4 + y^2", {"x": 0, "y": 0}, ((0.0, 0.0), (0.0, 2.0)), (0.0, 2.0), "semidefinite (singular)",
+     "inconclusive: higher derivatives decide"),
+    ("(1 - x)^2 + 100*(y - x^2)^2", {"x": 1, "y": 1}, ((802.0, -400.0), (-400.0, 200.0)), None,
+     "positive definite", "local minimum"),
+    ("x^3", {"x": 2}, ((12.0,),), (12.0,), "positive definite",
+     "not a critical point: the gradient is not zero"),
+    ("x^2 - y^2 + 3*x", {"x": 0, "y": 0}, ((2.0, 0.0), (0.0, -2.0)), (-2.0, 2.0), "indefinite",
+     "not a critical point: the gradient is not zero"),
+])
+def test_documented_points(source: str, point: dict[str, float], matrix: tuple[tuple[float, ...], ...],
+                           eigen: tuple[float, ...] | None, definiteness: str,
+                           classification: str) -> None:
+    result = hessian(source, **point)
+    assert result.matrix == matrix
+    if eigen is not None:
+        assert result.eigenvalues == pytest.approx(eigen, rel=1e-12, abs=1e-12)
+    assert result.definiteness == definiteness
+    assert result.classification == classification
+
+
+def test_rosenbrock_eigenvalues() -> None:
+    result = hessian("(1 - x)^2 + 100*(y - x^2)^2", x=1, y=1)
+    # eigenvalues of [[802, -400], [-400, 200]]: 501 -+ sqrt(301^2 + 400^2)
+    root = math.sqrt(301.0**2 + 400.0**2)
+    assert result.eigenvalues == pytest.approx((501 - root, 501 + root), rel=1e-12)
+    assert result.critical
+
+
+@pytest.mark.parametrize(("eigenvalues", "expected"), [
+    ((1.0, 2.0), "positive definite"),
+    ((-1.0, -2.0), "negative definite"),
+    ((-1.0, 2.0), "indefinite"),
+    ((-1.0, 0.0, 2.0), "indefinite"),  # a zero eigenvalue does not hide a saddle
+    ((0.0, 2.0), "semidefinite (singular)"),
+    ((1e-18, 2.0), "semidefinite (singular)"),  # zero within rounding of the largest
+    ((1e-10, 2.0), "positive definite"),
+    ((0.0,), "semidefinite (singular)"),
+    ((1e-300,), "positive definite"),  # alone, any nonzero eigenvalue is itself the scale
+    ((), "empty"),
+])
+def test_classify(eigenvalues: tuple[float, ...], expected: str) -> None:
+    assert classify(eigenvalues) == expected
+
+
+def test_eigenvalues_use_the_symmetric_part() -> None:
+    assert eigenvalues_of([[1.0, 2.0], [0.0, 1.0]]) == pytest.approx((0.0, 2.0), abs=1e-15)
+
+
+def test_wrt_holds_the_others_constant() -> None:
+    result = hessian("x^2*y^3 + z", wrt="y", x=2, y=1, z=5)
+    assert result.variables == ("y",)
+    assert result.matrix == ((24.0,),)
+    assert result.gradient == {"y": 12.0}
+
+
+def test_no_variables() -> None:
+    result = hessian("2 + 3")
+    assert result.matrix == () and result.eigenvalues == ()
+    assert result.classification == "inconclusive: no variables"
+
+
+def test_linear_function_has_zero_hessian() -> None:
+    result = hessian("2*x + 3*y", x=1, y=1)
+    assert result.matrix == ((0.0, 0.0), (0.0, 0.0))
+
+
+def test_nonfinite_hessian() -> None:
+    result = hessian("log(x)*y", x=0, y=1)
+    assert result.eigenvalues is None
+    assert result.definiteness == "undefined"
+    assert result.nonfinite == "log(0.0) = -inf"
+    assert not result.critical
+
+
+def test_errors() -> None:
+    with pytest.raises(VariableError, match="no value for variable 'y'"):
+        hessian("x*y", x=1)
+    with pytest.raises(VariableError, match="no variable 'q'"):
+        hessian("x*y", wrt="q", x=1, y=1)
+
+
+def test_deep_expression() -> None:
+    """100,000 nodes: both backward passes are iterative."""
+    x, y = ast.Var("x"), ast.Var("y")
+    node: ast.Expr = x
+    for _ in range(50_000):
+        node = ast.Apply(OPS["add"], (ast.Apply(OPS["sin"], (node,)), y))
+    result = hessian_at(ast.Program("deep", node, ("x", "y")), {"x": 0.3, "y": 0.2})
+    assert all(math.isfinite(v) for row in result.matrix for v in row)
+    # f = sin(g) + y with g the 49,999-deep rest: d²f/dy² = -sin(g)*(dg/dy)^2 + cos(g)*d²g/dy², < 0 here
+    assert result.matrix[1][1] < 0.0
+
+
+# ---------------------------------------------------------------- random smooth expressions
+
+_SMOOTH_UNARY = ["sin", "cos", "tan", "atan", "sinh", "cosh", "tanh", "asinh", "exp", "log", "sqrt",
+                 "sigmoid", "softplus", "erf"]
+_SMOOTH_BINARY = ["atan2", "hypot", "log"]
+
+
+def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    unary = st.tuples(st.sampled_from(_SMOOTH_UNARY), children).map(lambda t: f"{t[0]}({t[1]})")
+    infix = st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(
+        lambda t: f"({t[0]}){t[1]}({t[2]})")
+    power = st.tuples(children, st.sampled_from(["2", "3", "0.5", "-1"])).map(lambda t: f"({t[0]})^{t[1]}")
+    calls = st.tuples(st.sampled_from(_SMOOTH_BINARY), children, children).map(
+        lambda t: f"{t[0]}({t[1]}, {t[2]})")
+    return st.one_of(unary, infix, infix, power, calls)
+
+
+smooth = st.recursive(st.sampled_from(["x", "y", "x", "y", "2", "0.5", "pi"]), _combine, max_leaves=6)
+points = st.fixed_dictionaries({"x": st.floats(0.2, 1.8), "y": st.floats(-1.8, -0.2)})
+
+
+def _fair(result: Any) -> bool:
+    values = [result.value, *result.gradient.values(), *(v for row in result.matrix for v in row)]
+    return result.nonfinite is None and all(math.isfinite(v) and abs(v) < 1e4 for v in values)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
+                                                                 HealthCheck.too_slow])
+@given(source=smooth, point=points)
+def test_against_sympy(source: str, point: dict[str, float]) -> None:
+    program = parse(source)
+    point = {n: point[n] for n in program.variables}
+    result = hessian_at(program, point)
+    assume(program.variables and _fair(result))
+    expected = sympy_hessian(source, point)
+    assume(expected is not None)
+    assert expected is not None
+    for got_row, want_row in zip(result.matrix, expected):
+        for got, want in zip(got_row, want_row):
+            assert math.isclose(got, want, rel_tol=1e-8, abs_tol=1e-9), (source, point, got, want)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(source=smooth, point=points)
+def test_against_central_differences_of_the_gradient(source: str, point: dict[str, float]) -> None:
+    program = parse(source)
+    names = program.variables
+    point = {n: point[n] for n in names}
+    result = hessian_at(program, point)
+    assume(names and _fair(result))
+    for j, name in enumerate(names):
+        h = 1e-5 * max(1.0, abs(point[name]))
+        plus = gradient_at(program, {**point, name: point[name] + h})[0].gradient
+        minus = gradient_at(program, {**point, name: point[name] - h})[0].gradient
+        for i, row_name in enumerate(names):
+            difference = (plus[row_name] - minus[row_name]) / (2 * h)
+            assume(math.isfinite(difference))
+            # truncation ~ h^2 f'''' and rounding ~ eps |grad| / h
+            assert math.isclose(result.matrix[i][j], difference, rel_tol=1e-4, abs_tol=1e-4), (
+                source, point, row_name, name, result.matrix[i][j], difference)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(source=smooth, point=points)
+def test_symmetric_and_gradient_agrees_with_grad(source: str, point: dict[str, float]) -> None:
+    program = parse(source)
+    point = {n: point[n] for n in program.variables}
+    result = hessian_at(program, point)
+    assume(_fair(result))
+    n = len(result.variables)
+    for i in range(n):
+        for j in range(i):
+            assert math.isclose(result.matrix[i][j], result.matrix[j][i], rel_tol=1e-9, abs_tol=1e-12)
+    assert result.gradient == pytest.approx(gradient_at(program, point)[0].gradient, rel=1e-12, abs=1e-15)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_table() -> None:
+    out = runner.invoke(app, ["hessian", "x^2 - y^2", "--x", "0", "--y", "0"])
+    assert out.exit_code == 0, out.output
+    lines = [line.rstrip() for line in out.stdout.splitlines()]
+    assert "x    2.0     0.0" in lines
+    assert "y    0.0    -2.0" in lines
+    assert "eigenvalues -2.0, 2.0" in lines
+    assert "indefinite: saddle point" in lines
+
+
+def test_cli_json() -> None:
+    out = runner.invoke(app, ["hessian", "sin(x)*y", "--x", "0", "--y=2", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["variables"] == ["x", "y"]
+    assert data["hessian"] == [[-0.0, 1.0], [1.0, 0.0]]
+    assert data["eigenvalues"] == pytest.approx([-1.0, 1.0])
+    assert data["definiteness"] == "indefinite"
+    assert data["critical"] is False
+    assert data["gradient"] == {"x": 2.0, "y": 0.0}
+
+
+def test_cli_nonfinite_warns_and_json_stays_valid() -> None:
+    out = runner.invoke(app, ["hessian", "log(x)*y", "--x", "0", "--y", "1", "--json"])
+    assert out.exit_code == 0
+    assert "warning: non-finite result" in out.stderr
+    data = json.loads(out.stdout)
+    assert data["eigenvalues"] is None
+    assert data["hessian"][0][0] == "-inf"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["hessian", "x*y", "--x", "1"], "no value for variable 'y'"),
+    (["hessian", "x*y", "--x", "1", "--y", "2", "--wrt", "q"], "no variable 'q'"),
+    (["hessian", "x*y", "--x", "1", "--y", "2", "--z", "3"], "no variable 'z'"),
+    (["hessian", "x*", "--x", "1"], "ends too soon"),
+    (["hessian", "x", "--x", "one"], "is not a constant"),
+])
+def test_cli_errors(args: list[str], message: str) -> None:
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2
+    assert message in out.output
+    assert "Traceback" not in out.output
