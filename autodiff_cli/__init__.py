@@ -16,18 +16,27 @@ _EXPORTS = {
     "GradResult": "grad",
     "Program": "expr",
     "Scalar": "scalar",
+    "central_difference": "check",
+    "compile_program": "compile",
+    "diff": "symbolic",
     "grad": "grad",
+    "hessian": "hessian",
     "parse": "parser",
 }
 
-__all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "grad", "parse"]
+__all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "central_difference",
+           "compile_program", "diff", "grad", "hessian", "parse"]
 
 if TYPE_CHECKING:
+    from .check import central_difference
+    from .compile import compile_program
     from .errors import AdcliError
     from .expr import Program
     from .grad import GradResult, grad
+    from .hessian import hessian
     from .parser import parse
     from .scalar import Scalar
+    from .symbolic import diff
 
 
 def __getattr__(name: str) -> Any:
