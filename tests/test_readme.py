@@ -56,6 +56,17 @@ def test_readme_example(command: str, expected: str) -> None:
     assert normalize(run(command)) == normalize(expected)
 
 
+def test_readme_python_examples() -> None:
+    """The ```pycon blocks run as doctests."""
+    import doctest
+
+    text = "\n".join(re.findall(r"```pycon\n(.*?)```", README.read_text(encoding="utf-8"), re.S))
+    test = doctest.DocTestParser().get_doctest(text, {}, "README", str(README), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries > 10
+
+
 def update() -> None:
     text = README.read_text(encoding="utf-8")
 
