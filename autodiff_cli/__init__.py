@@ -13,14 +13,14 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AdcliError": "errors",
-    "GradResult": "grad",
+    "GradResult": "gradient",
     "Program": "expr",
     "Scalar": "scalar",
     "central_difference": "check",
     "compile_program": "compile",
     "diff": "symbolic",
-    "grad": "grad",
-    "hessian": "hessian",
+    "grad": "gradient",
+    "hessian": "hessians",
     "parse": "parser",
 }
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from .compile import compile_program
     from .errors import AdcliError
     from .expr import Program
-    from .grad import GradResult, grad
-    from .hessian import hessian
+    from .gradient import GradResult, grad
+    from .hessians import hessian
     from .parser import parse
     from .scalar import Scalar
     from .symbolic import diff

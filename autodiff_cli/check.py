@@ -44,7 +44,7 @@ from . import expr as ast
 from .errors import ValueInputError
 from .evaluator import Graph, _describe
 from .forward import forward_gradient_at
-from .grad import gradient_at
+from .gradient import gradient_at
 from .inputs import Assignment, check_names, resolve_point, resolve_wrt
 from .parser import parse, parse_constant
 

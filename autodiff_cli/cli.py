@@ -153,7 +153,7 @@ def grad(
 
     Example:  adcli grad "sin(x)+x*y" --x 1 --y 2 --trace
     """
-    from .grad import gradient_at
+    from .gradient import gradient_at
     from .inputs import read_expression, resolve_point, resolve_wrt
     from .parser import parse
     from .render import console, grad_json, grad_view, warning_text
@@ -462,7 +462,7 @@ def hessian(
 
     Example:  adcli hessian "x^2 - y^2" --x 0 --y 0
     """
-    from .hessian import hessian_at
+    from .hessians import hessian_at
     from .inputs import read_expression, resolve_point, resolve_wrt
     from .parser import parse
     from .render import console, hessian_json, hessian_view, warning_text

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import expr as ast
-from .grad import GradResult
+from .gradient import GradResult
 from .inputs import resolve_point, resolve_wrt
 from .ops import FLOAT, OPS, Op, jvp
 from .parser import parse
@@ -104,7 +104,7 @@ def forward_gradient_at(program: ast.Program, point: Mapping[str, float],
 
 def forward_grad(expression: str, wrt: str | Sequence[str] | None = None,
                  **values: float) -> GradResult:
-    """Like :func:`autodiff_cli.grad.grad`, by forward mode.
+    """Like :func:`autodiff_cli.gradient.grad`, by forward mode.
 
     >>> r = forward_grad("sin(x)+x*y", x=1, y=2)
     >>> r.value, r.gradient["x"], r.gradient["y"]

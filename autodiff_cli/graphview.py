@@ -25,7 +25,7 @@ from . import expr as ast
 from .errors import MissingProgramError, OutputFileError
 from .evaluator import Graph
 from .files import check_suffix, write_text
-from .grad import GradResult, gradient_at
+from .gradient import GradResult, gradient_at
 from .inputs import resolve_point, resolve_wrt
 from .parser import parse
 from .trace import build_trace, constant_text, number_nodes, number_text, partial_text

@@ -20,9 +20,9 @@ from .expr import one_line
 
 if TYPE_CHECKING:
     from .check import CheckReport, PointCheck, VariableCheck
-    from .grad import GradResult
+    from .gradient import GradResult
     from .graphview import GraphNode, GraphView
-    from .hessian import HessianResult
+    from .hessians import HessianResult
     from .optimize import DescentResult, Row
     from .symbolic import DiffResult
     from .trace import InputPaths, Trace, TraceNode

@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from . import expr as ast
 from .evaluator import Graph
-from .grad import GradResult, gradient_at
+from .gradient import GradResult, gradient_at
 from .inputs import resolve_point, resolve_wrt
 from .ops import FLOAT, OPS, Op, algebra
 from .parser import parse

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
 from autodiff_cli.forward import Dual, forward_grad, forward_gradient_at
-from autodiff_cli.grad import gradient_at
+from autodiff_cli.gradient import gradient_at
 from autodiff_cli.ops import FLOAT, OPS, Op, jvp, public_operations
 from autodiff_cli.parser import parse
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autodiff_cli.cli import app
-from autodiff_cli.grad import grad
+from autodiff_cli.gradient import grad
 from autodiff_cli.graphview import (
     GraphView,
     computation_graph,

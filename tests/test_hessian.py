@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from autodiff_cli import expr as ast
 from autodiff_cli.cli import app
 from autodiff_cli.errors import VariableError
-from autodiff_cli.grad import gradient_at
-from autodiff_cli.hessian import classify, eigenvalues_of, hessian, hessian_at
+from autodiff_cli.gradient import gradient_at
+from autodiff_cli.hessians import classify, eigenvalues_of, hessian, hessian_at
 from autodiff_cli.ops import OPS, public_operations
 from autodiff_cli.parser import parse
 

@@ -14,8 +14,8 @@ from autodiff_cli import expr as ast
 from autodiff_cli.cli import app
 from autodiff_cli.errors import VariableError
 from autodiff_cli.evaluator import Graph, build_graph, first_nonfinite
-from autodiff_cli.grad import gradient_at
-from autodiff_cli.hessian import gradient_graph, hessian_at
+from autodiff_cli.gradient import gradient_at
+from autodiff_cli.hessians import gradient_graph, hessian_at
 from autodiff_cli.ops import OPS, Op, algebra, public_operations
 from autodiff_cli.parser import parse
 from autodiff_cli.printer import to_source

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli.cli import app
-from autodiff_cli.grad import grad
+from autodiff_cli.gradient import grad
 from autodiff_cli.ops import public_operations
 from autodiff_cli.parser import parse
 from autodiff_cli.trace import MAX_PATHS, Trace, trace, trace_at
