@@ -84,8 +84,8 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
     if pydantic:
         notes.append(f"typer {versions().get('typer')} imports pydantic while the command runs "
                      "(typer._adapters builds a pydantic TypeAdapter per parameter): "
-                     f"{fmt_time(pydantic / 1e6)} of imports in this run that `import typer` alone does not pay. typer 0.28 and older do not "
-                     "depend on pydantic.")
+                     f"{fmt_time(pydantic / 1e6)} of imports in this run that `import typer` alone "
+                     "does not pay. typer 0.28 and older do not depend on pydantic.")
     report.table(Table("Largest top-level imports of `adcli grad` (python -X importtime, one run)",
                        ["module", "cumulative"], [[name, fmt_time(us / 1e6)] for name, us, _ in profile],
                        notes))
