@@ -148,7 +148,7 @@ def run_group(problem: Problem, optimizer: str, settings: Settings, report_rows:
         setups["jax_jit"], setups["jax_fori"] = fmt_time(jit_loop.setup), fmt_time(fori.setup)
         labels["jax_jit"] = "JAX jit(step with grad) in a Python loop"
         labels["jax_fori"] = "JAX jit(lax.fori_loop) of the whole run"
-    got = interleave(slow, settings.rival_repeats)
+    got = interleave(slow, settings.rival_repeats, warmup=0)
     ratios: dict[str, float] = {}
     devs: dict[str, float] = {"adcli": relative_deviation(got["adcli"].payload[0], reference)}
     for name in labels:
