@@ -134,14 +134,14 @@ def run_process(argv: Sequence[str], env: dict[str, str] | None = None,
 
 
 def fmt_time(seconds: float) -> str:
-    """A duration with a sensible unit."""
+    """A duration with a sensible unit (three significant digits)."""
     if seconds != seconds:
         return "n/a"
-    if seconds < 1e-6:
+    if seconds < 0.9995e-6:
         return f"{seconds * 1e9:.0f} ns"
-    if seconds < 1e-3:
+    if seconds < 0.9995e-3:
         return f"{seconds * 1e6:.3g} µs"
-    if seconds < 1.0:
+    if seconds < 0.9995:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds:.3g} s"
 

@@ -56,7 +56,7 @@ def torch_descent(torch: Any, problem: Problem, optimizer: str, lr: float, steps
         loss.backward()
         opt.step()
     seconds = time.perf_counter() - start
-    return seconds, tuple(float(p) for p in params)
+    return seconds, tuple(p.item() for p in params)
 
 
 # ---------------------------------------------------------------- JAX

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     report.heading("Machine and versions")
     facts = {**machine(), "adcli commit": git_commit(str(ROOT)), "adcli command": " ".join(command),
              "mode": "quick" if args.quick else "full"}
-    report.table(Table("Machine", ["", ""], [[k, v] for k, v in facts.items()]))
+    report.table(Table("Machine", ["fact", "value"], [[k, v] for k, v in facts.items()]))
     report.table(Table("Versions", ["package", "version"], [[k, v] for k, v in versions().items()]))
 
     quick = args.quick
