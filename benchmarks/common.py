@@ -179,6 +179,11 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def numeric(self, column: int) -> bool:
+        """Right-align a column whose every filled cell is a number (or a dash)."""
+        cells = [row[column] for row in self.rows if column < len(row) and row[column]]
+        return bool(cells) and all(c[0].isdigit() or c in ("—", "n/a") for c in cells)
+
 
 class Report:
     """Prints tables as they are finished; keeps them for the Markdown file."""
@@ -201,7 +206,8 @@ class Report:
         print("  ".join(h.ljust(w) for h, w in zip(table.headers, widths)).rstrip())
         print("  ".join("-" * w for w in widths))
         for row in table.rows:
-            cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+            cells = [c.rjust(w) if table.numeric(i) else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(row, widths))]
             print("  ".join(cells).rstrip())
         for note in table.notes:
             print(f"  {note}")
@@ -216,7 +222,8 @@ class Report:
                 continue
             lines += ["", f"**{item.title}**", "",
                       "| " + " | ".join(item.headers) + " |",
-                      "|" + "|".join("---" if i == 0 else "---:" for i in range(len(item.headers))) + "|"]
+                      "|" + "|".join("---:" if item.numeric(i) else "---" for i in range(len(item.headers)))
+                      + "|"]
             lines += ["| " + " | ".join(row) + " |" for row in item.rows]
             if item.notes:
                 lines.append("")
@@ -271,11 +278,14 @@ def versions() -> dict[str, str]:
 
 
 def git_commit(root: str) -> str:
+    """HEAD, and the last commit that changed the measured code (autodiff_cli/, grammars/)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
     try:
-        out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "autodiff_cli"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + (" (autodiff_cli/ modified)" if dirty else "")
+        head = git("rev-parse", "--short", "HEAD")
+        code = git("log", "-1", "--format=%h", "--", "autodiff_cli", "grammars")
+        dirty = git("status", "--porcelain", "--", "autodiff_cli", "grammars")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return f"{head} (autodiff_cli/ as of {code}{', with uncommitted changes' if dirty else ''})"
