@@ -274,6 +274,10 @@ def versions() -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
+    if found["adcli"] == "not installed":
+        import autodiff_cli
+
+        found["adcli"] = f"{autodiff_cli.__version__} (run from the checkout, not installed)"
     return found
 
 
