@@ -167,7 +167,7 @@ def run_group(problem: Problem, optimizer: str, settings: Settings, report_rows:
         "one_row": ratio_floor["adcli_one_row"], "cli_wall": wall, "cli_inside": inside / floor.best,
         "rivals": ratios, "rival_steps": n,
         "same_point": all(d <= SAME_POINT for d in checked),
-        "worst_dev": max(checked),
+        "worst_dev": float("nan") if any(d != d for d in checked) else max(checked),
     }
 
 

@@ -3,8 +3,7 @@
 Absolute times on a shared machine move from run to run, so every comparison is
 made side by side in one run: the implementations of a comparison are run in
 turn (A B C, A B C, ...), so that noise from other work on the machine falls on
-all of them alike, and each ratio is the median of the ratios measured within
-one round.
+all of them alike, and each ratio compares their best rounds.
 """
 
 from __future__ import annotations
