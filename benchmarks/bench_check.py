@@ -1,0 +1,170 @@
+"""Section 5: checking the gradient at 1,000 random points, adcli against numdifftools and torch.
+
+A check compares the analytic gradient with a numerical one at each point.
+`adcli check` is not on this branch yet: :func:`adcli_check_cli` is the hook
+for it (it prints "not available" while the command is missing).  Until then
+the same check is done here with what the library has: the compiled gradient
+(NumPy, all points at once, or one point at a time) against central differences
+of the compiled value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import rivals
+from common import Report, Runner, Table, fmt_ratio, fmt_time, interleave, ratio, run_process, timed
+from problems import PROBLEMS, Problem
+
+from autodiff_cli.compile import compile_program
+from autodiff_cli.parser import parse
+
+CHECKED = ("rosenbrock", "ten")
+STEP = 6.055454452393343e-06
+"""Central differences: h = STEP·max(1, |x|), STEP = ε^(1/3) for float64."""
+
+
+@dataclass
+class Settings:
+    points: int
+    repeats: int
+    command: list[str]
+    env: dict[str, str]
+
+
+def adcli_check_cli(settings: Settings, problem: Problem) -> tuple[float, str] | None:
+    """`adcli check EXPR --points N` as a whole process: (wall seconds, its last line of output).
+
+    None when this adcli has no ``check`` command.  THE HOOK for the lead: adjust the
+    arguments here to check's final interface once it is merged (the variables' ranges,
+    --json); everything else (timing, the table row) is in place.
+    """
+    argv = [*settings.command, "check", problem.text, "--points", str(settings.points)]
+    wall, code, out, err, _ = run_process(argv, env=settings.env)
+    if code == 2 and ("No such command" in err or "no such command" in err.lower()):
+        return None
+    last = (out.strip().splitlines() or err.strip().splitlines() or [""])[-1]
+    if code not in (0, 1):
+        return float("nan"), f"failed with status {code}: {last[:120]}"
+    return wall, last[:120]
+
+
+def _max_error(analytic: Any, numeric: Any) -> float:
+    import numpy as np
+
+    a, n = np.asarray(analytic, dtype=float), np.asarray(numeric, dtype=float)
+    return float(np.max(np.abs(a - n) / (1.0 + np.abs(a))))
+
+
+def run(report: Report, settings: Settings) -> dict[str, Any]:
+    import numpy as np
+
+    report.heading(f"5. Checking the gradient at {settings.points:,} random points")
+    report.note("Each check computes the analytic gradient and a numerical one at every point and "
+                "reports the largest difference (relative to 1 + |analytic|). Points: uniform in [-2, 2], "
+                "seed 0. adcli's set-up (parse and compile, once) is inside its time.")
+    torch = rivals.torch_module()
+    try:
+        import numdifftools
+    except ImportError:
+        numdifftools = None
+    results: dict[str, Any] = {}
+    for key in CHECKED:
+        problem = next(p for p in PROBLEMS if p.key == key)
+        points = np.random.default_rng(0).uniform(-2.0, 2.0, size=(settings.points, len(problem.names)))
+        rows_list = [tuple(float(v) for v in row) for row in points]
+
+        def adcli_numpy(problem: Problem = problem, points: Any = points) -> tuple[float, Any]:
+            def check() -> float:
+                compiled = compile_program(parse(problem.text))
+                columns = [points[:, i] for i in range(points.shape[1])]
+                _, grads = compiled.at_points(*columns)
+                numeric = []
+                for i, column in enumerate(columns):
+                    h = STEP * np.maximum(1.0, np.abs(column))
+                    up = compiled.at_points(*columns[:i], column + h, *columns[i + 1:])[0]
+                    down = compiled.at_points(*columns[:i], column - h, *columns[i + 1:])[0]
+                    numeric.append((up - down) / (2 * h))
+                return _max_error(np.stack(grads, 1), np.stack(numeric, 1))
+            return timed(check)
+
+        def adcli_loop(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list
+                       ) -> tuple[float, Any]:
+            def check() -> float:
+                compiled = compile_program(parse(problem.text))
+                value_and_grad, value = compiled.value_and_grad, compiled.value
+                worst = 0.0
+                for point in rows:
+                    _, grad = value_and_grad(*point)
+                    for i, x in enumerate(point):
+                        h = STEP * max(1.0, abs(x))
+                        up = value(*point[:i], x + h, *point[i + 1:])
+                        down = value(*point[:i], x - h, *point[i + 1:])
+                        worst = max(worst, abs(grad[i] - (up - down) / (2 * h)) / (1.0 + abs(grad[i])))
+                return worst
+            return timed(check)
+
+        def adcli_grad_only(problem: Problem = problem, points: Any = points) -> tuple[float, Any]:
+            compiled = compile_program(parse(problem.text))
+            columns = [points[:, i] for i in range(points.shape[1])]
+            return timed(lambda: (compiled.at_points(*columns), 0.0)[1])
+
+        runners: dict[str, Runner] = {"numpy": adcli_numpy, "loop": adcli_loop, "grad_only": adcli_grad_only}
+        labels = {"numpy": "adcli library, NumPy: at_points + central differences (all points at once)",
+                  "loop": "adcli library, per point: value_and_grad + central differences of value",
+                  "grad_only": "adcli at_points, gradient only (compiled beforehand; no check)"}
+        if numdifftools is not None:
+            def nd_check(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list
+                         ) -> tuple[float, Any]:
+                def fun(vector: Any, f: Callable[..., Any] = problem.python) -> Any:
+                    return f(np.sin, *vector)
+                gradient = numdifftools.Gradient(fun)
+
+                def check() -> float:
+                    worst = 0.0
+                    for point in rows:
+                        worst = max(worst, _max_error(problem.gradient(*point), gradient(np.asarray(point))))
+                    return worst
+                return timed(check)
+            runners["numdifftools"] = nd_check
+            labels["numdifftools"] = "numdifftools.Gradient per point against the closed form"
+        if torch is not None:
+            def torch_check(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list
+                            ) -> tuple[float, Any]:
+                def f(*xs: Any) -> Any:
+                    return problem.python(torch.sin, *xs)
+
+                def check() -> float:
+                    for point in rows:
+                        inputs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True)
+                                       for x in point)
+                        torch.autograd.gradcheck(f, inputs)  # raises if the check fails
+                    return 0.0
+                return timed(check)
+            runners["torch"] = torch_check
+            labels["torch"] = "torch.autograd.gradcheck per point"
+        got = interleave(runners, settings.repeats)
+        rows = []
+        for name, series in got.items():
+            error = series.payload
+            rows.append([labels[name], fmt_time(series.best), fmt_time(series.best / settings.points),
+                         fmt_ratio(ratio(series, got["numpy"])),
+                         "passed (raises otherwise)" if name == "torch" else
+                         ("—" if name == "grad_only" else f"{error:.1e}")])
+        for name in ("numdifftools", "torch"):
+            if name not in runners:
+                rows.append([f"{name}: not installed (pip install -e '.[bench]')", "", "", "", ""])
+        cli = adcli_check_cli(settings, problem)
+        if cli is None:
+            rows.append([f"adcli check --points {settings.points} (whole process)", "not available", "", "",
+                         "this adcli has no check command"])
+        else:
+            rows.append([f"adcli check --points {settings.points} (whole process)", fmt_time(cli[0]),
+                         fmt_time(cli[0] / settings.points), fmt_ratio(cli[0] / got["numpy"].best), cli[1]])
+        report.table(Table(f"{problem.title}: {settings.points:,} points",
+                           ["check", "time (best)", "per point", "× adcli NumPy check", "largest difference"],
+                           rows))
+        results[key] = {name: s.best for name, s in got.items()}
+    return results
