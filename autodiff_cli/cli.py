@@ -481,6 +481,11 @@ def hessian(
 
 def main() -> None:
     """Entry point of the ``adcli`` console script."""
+    import gc
+
+    # AST nodes and Scalars form no reference cycles, but a 100,000-node expression makes
+    # the cyclic collector rescan them again and again; collect rarely instead.
+    gc.set_threshold(100_000, 50, 100)
     app(prog_name="adcli")
 
 

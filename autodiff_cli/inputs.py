@@ -14,17 +14,21 @@ Assignment = tuple[str, "str | float"]
 """A variable's name and its value: a number, or text such as ``pi/4``."""
 
 
-def _listing(names: Sequence[str]) -> str:
-    return ", ".join(names) if names else "none"
+def _listing(names: Sequence[str], most: int = 12) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
 
 
 def check_names(names: Iterable[str], variables: Sequence[str], what: str) -> None:
     """Every name must be one of the program's variables (constants are named as such)."""
+    known = set(variables)
     for name in names:
         if name in CONSTANTS:
             raise VariableError(f"'{name}' is a constant ({CONSTANTS[name]!r}), not a variable; "
                                 f"it cannot be {what}")
-        if name not in variables:
+        if name not in known:
             raise VariableError(
                 f"the expression has no variable '{name}'{did_you_mean(name, variables)} "
                 f"(its variables: {_listing(variables)})")

@@ -29,10 +29,11 @@ f(x − t·g) ≤ f(x) − 1e-4·t·‖g‖² holds.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import expr as ast
 from .compile import _define, _indent, _Namespace, build_tape
@@ -117,9 +118,10 @@ class DescentConfig:
         return {**rule.defaults, **self.hyper}
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """Progress at one step: the point after ``step`` updates, its loss and gradient norm."""
+class Row(NamedTuple):
+    """Progress at one step: the point after ``step`` updates, its loss and gradient norm.
+
+    A named tuple rather than a dataclass: a run makes one every few microseconds."""
 
     step: int
     loss: float
@@ -187,7 +189,7 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     carried = [*moving, *state]
     namespace: dict[str, Any] = {**ns.values, "sqrt": math.sqrt,
                                  **settings, "clip": config.clip or 0.0,
-                                 "tol2": config.tol * config.tol, "ftol": config.ftol,
+                                 "tol": config.tol, "tol2": config.tol * config.tol, "ftol": config.ftol,
                                  "LIMIT": DIVERGENCE_LIMIT}
     fixed = [p for p in params if p not in moving]
     grads = [f"d{i}" for i in range(len(moving))]
@@ -202,8 +204,13 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
              for i, (a, b) in enumerate(zip(fast.adjoints, safe.adjoints))]
     loss = fast.output if shared and fast.output == safe.output and fast.output[0] == "t" else "loss"
 
-    def evaluate(target: str, at: Sequence[str], with_grad: bool, depth: int) -> list[str]:
-        """Lines that compute the value into ``target`` (and the gradient) at the point ``at``."""
+    # The loss itself is needed in the loop only to record it, to compare it (--ftol), or
+    # for a line search; otherwise only the forward lines the reverse sweep reads are kept,
+    # and divergence is caught where the loop hands back (see Descent._chunk).
+    with_loss = bool(config.ftol) or config.record or config.line_search
+
+    def evaluate(target: str | None, at: Sequence[str], with_grad: bool, depth: int) -> list[str]:
+        """Lines that compute the value into ``target`` (if any) and the gradient at ``at``."""
         rename = dict(zip(params, at))
 
         def fix(line: str) -> str:
@@ -213,9 +220,12 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
 
         lines = ["try:"]
         for tape in (fast, safe):
-            body = [*tape.forward, *(tape.reverse if with_grad else ())]
-            lines += ["    " + fix(line) for line in body]
-            if target != tape.output:
+            reverse = list(tape.reverse if with_grad else ())
+            uses = [*reverse, *(tape.adjoints if with_grad else ()),
+                    *((tape.output,) if target else ())]
+            body = [*_needed(tape.forward, uses), *reverse]
+            lines += ["    " + fix(line) for line in body] or ["    pass"]
+            if target and target != tape.output:
                 lines.append(f"    {target} = {fix(tape.output)}")
             if with_grad:
                 lines += [f"    {d} = {fix(a)}" for d, a in zip(grads, tape.adjoints) if d != a]
@@ -224,17 +234,23 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         return ["    " * depth + line for line in lines]
 
     body: list[str] = []
-    body += evaluate(loss, params, True, 0)
-    body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
-    body.append(f"    return {_DIVERGED}, k, {_tuple(carried)}, t, prev, step")
-    need_norm = bool(config.tol) or config.clip is not None or config.line_search or config.record
-    if need_norm:
+    body += evaluate(loss if with_loss else None, params, True, 0)
+    if with_loss:
+        body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
+        body.append(f"    return {_DIVERGED}, k, {_tuple(carried)}, t, prev, step")
+    need_norm_always = config.clip is not None or config.line_search or config.record
+    if need_norm_always:
         body.append("gn2 = " + (" + ".join(f"{d} * {d}" for d in grads) or "0.0"))
     if config.record:
         body.append(f"rec((k, {loss}, sqrt(gn2), {', '.join(moving)}))")
     if config.tol:
-        body.append("if gn2 < tol2:")
-        body.append(f"    return {_CONVERGED}, k, {_tuple(carried)}, t, prev, step")
+        # Every |g_i| < tol is necessary for ||g|| < tol and is cheap: the norm is computed
+        # only then (usually the first comparison fails, and that is all a step pays).
+        body.append("if " + " and ".join(f"-tol < {d} < tol" for d in grads) + ":")
+        if not need_norm_always:
+            body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
+        body.append("    if gn2 < tol2:")
+        body.append(f"        return {_CONVERGED}, k, {_tuple(carried)}, t, prev, step")
     if config.ftol:
         body.append(f"if abs({loss} - prev) < ftol:")
         body.append(f"    return {_FTOL}, k, {_tuple(carried)}, t, prev, step")
@@ -276,7 +292,10 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
             body += [line.format(p=p, g=d, new=p, **slots) for line in rule.update]
         after.append(f"step = {rule.step_size}")
 
-    args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed])
+    # Every constant and function is also a keyword-only parameter defaulting to itself,
+    # which makes it a fast local in the loop instead of a global look-up.
+    local = [f"{name}={name}" for name in namespace]
+    args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed, "*", *local])
     source = (
         f"def run({args}):\n"
         "    for k in range(n):\n"
@@ -287,6 +306,21 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     return source, namespace
 
 
+_TEMPORARY = re.compile(r"\bt\d+\b")
+
+
+def _needed(forward: Sequence[str], uses: Sequence[str]) -> list[str]:
+    """The forward lines (``tN = ...``) that ``uses`` read, directly or through each other."""
+    wanted = {name for text in uses for name in _TEMPORARY.findall(text)}
+    kept: list[str] = []
+    for line in reversed(forward):
+        target, _, expression = line.partition(" = ")
+        if target in wanted:
+            kept.append(line)
+            wanted.update(_TEMPORARY.findall(expression))
+    return kept[::-1]
+
+
 def _tuple(names: Sequence[str]) -> str:
     return "(" + "".join(f"{n}, " for n in names) + ")"
 
@@ -295,8 +329,6 @@ def _replace_name(line: str, old: str, new: str) -> str:
     """Replace the identifier ``old`` (a generated name such as v0) by ``new``."""
     if old == new:
         return line
-    import re
-
     return re.sub(rf"\b{re.escape(old)}\b", new, line)
 
 
@@ -344,6 +376,7 @@ class Descent:
         self._steps = 0
         self._losses: list[float] = []
         self._best: tuple[float, list[float]] | None = None
+        self._last: tuple[tuple[float, ...], tuple[list[float], float, float]] | None = None
         self._started = time.perf_counter()
 
     # -- helpers
@@ -354,11 +387,19 @@ class Descent:
         return point
 
     def _evaluate(self, carried: Sequence[float]) -> tuple[list[float], float, float]:
+        """The point, its loss and gradient norm; the last answer is kept, since the end of
+        a chunk is evaluated to check it and again for its progress row."""
+        key = tuple(carried)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        answer = self._evaluate_now(carried)
+        self._last = (key, answer)
+        return answer
+
+    def _evaluate_now(self, carried: Sequence[float]) -> tuple[list[float], float, float]:
         point = self._full_point(carried)
         loss, grads = self._eval(*point)
-        norm = math.sqrt(math.fsum(g * g for g in grads)) if all(map(math.isfinite, grads)) \
-            else math.nan
-        return point, loss, norm
+        return point, loss, math.hypot(*grads)
 
     def _good(self, carried: Sequence[float]) -> bool:
         """Every coordinate and the loss are finite and within the divergence limit."""
@@ -386,12 +427,14 @@ class Descent:
         """Run up to ``n`` steps and return the status; on divergence, stop at the last good point."""
         state = (self._carried, self._t, self._prev, self._step_size)
         base = self._steps
-        record = self.records.append
+        rec = None
+        if self.config.record:
+            record = self.records.append
 
-        def rec(row: tuple[float, ...]) -> None:
-            record((base + row[0], *row[1:]))
+            def rec(row: tuple[float, ...]) -> None:
+                record((base + row[0], *row[1:]))
 
-        status, done, after = self._call(n, state, rec if self.config.record else None)
+        status, done, after = self._call(n, state, rec)
         if status == _DIVERGED or not self._good(after[0]):
             # The loop is deterministic: rerun from the chunk's start to find the last
             # step whose point is still good (bisection over the step count).
@@ -431,7 +474,10 @@ class Descent:
         reason = "steps"
         if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
             reason = "diverged"
-        budget = 16  # steps per call of the compiled loop, adapted to CHUNK_SECONDS
+        # Steps per call of the compiled loop, adapted to CHUNK_SECONDS; the first guess
+        # assumes about 50 ns per node and step.
+        nodes = len(ast.postorder(self.program.result))
+        budget = max(1, min(1 << 20, int(self.CHUNK_SECONDS / (50e-9 * nodes))))
         while reason == "steps" and self._steps < self.config.steps:
             n = min(every - self._steps % every, self.config.steps - self._steps, budget)
             started = time.perf_counter()

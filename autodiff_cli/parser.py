@@ -15,6 +15,7 @@ DAG, so each computes a repeated subexpression once and they agree bit for bit.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,9 +411,16 @@ def parse(source: str) -> ast.Program:
     return _Builder(source).program(tree)
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+"""A decimal number, as the grammar's NUMBER with an optional sign (no inf, nan or _)."""
+
+
 def parse_constant(text: str, what: str = "value") -> float:
     """A number or constant expression given as a value, such as ``pi/4`` or ``-1e-3``."""
     from .errors import AdcliError
+
+    if _PLAIN_NUMBER.fullmatch(text.strip()):
+        return float(text)  # the common case, without a parse
 
     try:
         program = parse(text)
