@@ -13,6 +13,9 @@ Reusable by any test that needs random input for the language:
   structure that produced the text (``tree.text``, ``tree.variables``,
   ``fold_tree``), so an oracle can rebuild the expression independently of the
   parser.
+* ``programs()`` / ``program_trees()``: multi-statement programs whose named
+  intermediates are used several times (shared nodes); ``.inlined`` is one
+  equivalent tree for an oracle.
 * ``DOMAINS`` is the test-side table of where each operation is smooth: one
   :class:`Domain` per argument, giving numbers inside it (``points``) and a way
   to map any subexpression into it (``guard``).  Its keys are exactly the
@@ -408,6 +411,73 @@ def expressions(variables: Sequence[str] = DEFAULT_VARIABLES, max_leaves: int = 
                 ops: Sequence[str] | None = None) -> st.SearchStrategy[tuple[str, tuple[str, ...]]]:
     """``(source_text, variable_names)``: a random well-formed expression and its variables."""
     return trees(variables, max_leaves, ops).map(lambda tree: (tree.text, tree.variables))
+
+
+@dataclass(frozen=True)
+class ProgramTree:
+    """A generated program: named intermediates, then the result expression."""
+
+    bindings: tuple[tuple[str, Tree], ...]
+    result: Tree
+    separator: str = "\n"
+
+    @property
+    def text(self) -> str:
+        lines = [f"{name} = {tree.text}" for name, tree in self.bindings] + [self.result.text]
+        return self.separator.join(lines)
+
+    @property
+    def inlined(self) -> Tree:
+        """One tree computing the same thing, each name replaced by its definition."""
+        done: dict[str, Tree] = {}
+
+        def leaf(node: Tree) -> Tree:
+            return done.get(node.name, node) if node.kind == "var" else node
+
+        def apply(node: Tree, args: list[Tree]) -> Tree:
+            return Tree("op", node.name, tuple(args), node.spelling)
+
+        for name, tree in self.bindings:
+            done[name] = fold_tree(tree, leaf, apply)
+        return fold_tree(self.result, leaf, apply)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Free variables the result depends on, in order of first appearance in ``text``."""
+        bound = {name for name, _ in self.bindings}
+        used = set(self.inlined.variables)
+        order: dict[str, None] = {}
+        for tree in [*(t for _, t in self.bindings), self.result]:
+            for name in tree.variables:
+                if name not in bound and name in used:
+                    order.setdefault(name)
+        return tuple(order)
+
+
+@st.composite
+def program_trees(draw: Draw, variables: Sequence[str] = DEFAULT_VARIABLES, max_statements: int = 3,
+                  max_leaves: int = 5) -> ProgramTree:
+    """Programs of up to ``max_statements`` statements: ``t0 = ...``, ``t1 = ...``, result.
+
+    Later statements use earlier names as leaves, often more than once, so the
+    parsed graph has shared nodes.  Each intermediate is ``2*tanh(...)`` of a
+    random tree, which keeps values bounded however the statements chain.
+    """
+    count = draw(st.integers(1, max_statements))
+    bindings: list[tuple[str, Tree]] = []
+    for i in range(count - 1):
+        pool = [*variables, *(name for name, _ in bindings)]
+        tree = draw(trees(pool, max_leaves))
+        bindings.append((f"t{i}", op("mul", num("2"), op("tanh", tree), spelling="implicit")))
+    pool = [*variables, *(name for name, _ in bindings)]
+    result = draw(trees(pool, max_leaves))
+    return ProgramTree(tuple(bindings), result, draw(st.sampled_from(["\n", "; ", ";\n# note\n"])))
+
+
+def programs(variables: Sequence[str] = DEFAULT_VARIABLES, max_statements: int = 3,
+             max_leaves: int = 5) -> st.SearchStrategy[tuple[str, tuple[str, ...]]]:
+    """``(source_text, variable_names)`` for a random multi-statement program with shared names."""
+    return program_trees(variables, max_statements, max_leaves).map(lambda p: (p.text, p.variables))
 
 
 def points(names: Sequence[str], bound: float = POINT_RANGE) -> st.SearchStrategy[dict[str, float]]:

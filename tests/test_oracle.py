@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from autodiff_cli import grad
 from autodiff_cli.ops import CONSTANTS, public_operations
 
-from .strategies import DOMAINS, Tree, fold_tree, kink_distance, points, trees
+from .strategies import DOMAINS, Tree, fold_tree, kink_distance, points, program_trees, trees
 
 # The piecewise functions are written algebraically (|a| = sqrt(a^2), ...), valid off their kinks,
 # because sympy's Abs, sign and Max query its assumption system, which recurses without end on
@@ -102,25 +102,40 @@ def numeric(expression: sympy.Expr, at: dict[sympy.Symbol, sympy.Float]) -> floa
     return number.real
 
 
-@settings(max_examples=250, deadline=None)
-@given(data=st.data())
-def test_gradients_match_sympy(data: st.DataObject) -> None:
-    tree = data.draw(trees(max_leaves=8), label="tree")
-    names = tree.variables
-    point = data.draw(points(names), label="point")
+def check_against_sympy(text: str, tree: Tree, point: dict[str, float]) -> None:
+    """adcli's value and gradient of ``text`` at ``point`` equal sympy's for ``tree``."""
     assume(kink_distance(tree, point) > 1e-6)
-    ours = grad(tree.text, **point)
-    assert ours.nonfinite is None, (tree.text, point, ours.nonfinite)
-
+    ours = grad(text, **point)
+    assert ours.nonfinite is None, (text, point, ours.nonfinite)
+    names = tree.variables
     symbols = {name: sympy.Symbol(name) for name in names}
     expression = to_sympy(tree, symbols)
     at = {symbols[n]: sympy.Float(v, 40) for n, v in point.items()}
-    value = numeric(expression, at)
-    assert ours.value == pytest.approx(value, rel=1e-9, abs=1e-9), (tree.text, point)
-    assert list(ours.gradient) == list(names)
+    assert ours.value == pytest.approx(numeric(expression, at), rel=1e-9, abs=1e-9), (text, point)
+    assert set(ours.gradient) == set(names)
     for name in names:
         derivative = sympy.diff(expression, symbols[name])
         expected = numeric(derivative, at)
         assert math.isfinite(ours.gradient[name])
         assert ours.gradient[name] == pytest.approx(expected, rel=1e-7, abs=1e-7), (
-            tree.text, point, name, str(derivative))
+            text, point, name, str(derivative))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_gradients_match_sympy(data: st.DataObject) -> None:
+    tree = data.draw(trees(max_leaves=8), label="tree")
+    point = data.draw(points(tree.variables), label="point")
+    result = grad(tree.text, **point)
+    assert list(result.gradient) == list(tree.variables)  # in order of first appearance
+    check_against_sympy(tree.text, tree, point)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_program_gradients_match_sympy(data: st.DataObject) -> None:
+    """Named intermediates used several times: the shared node's gradient sums every use."""
+    program = data.draw(program_trees(), label="program")
+    point = data.draw(points(program.variables), label="point")
+    assert list(grad(program.text, **point).gradient) == list(program.variables)
+    check_against_sympy(program.text, program.inlined, point)
