@@ -66,9 +66,10 @@ def _describe(node: ast.Apply, values: list[float]) -> str:
 def first_nonfinite(graph: Graph) -> str | None:
     """Where the first non-finite number came from, or None if everything is finite.
 
-    Forward: the first operation in evaluation order whose output is non-finite
-    while its inputs are finite.  Backward: the first local derivative, in the
-    reverse sweep, that is non-finite at finite inputs.
+    Forward: a variable given a non-finite value, or the first operation in
+    evaluation order whose output is non-finite while its inputs are finite.
+    Backward (after ``backward()``): the first local derivative, in the reverse
+    sweep, that is non-finite, or whose product with a finite gradient overflows.
     """
     start = graph.first_nonfinite_index
     for node in graph.order[start:] if start is not None else ():
@@ -79,6 +80,8 @@ def first_nonfinite(graph: Graph) -> str | None:
                 return f"{_describe(node, values)} = {scalar.data!r}"
         elif isinstance(node, ast.Num) and not math.isfinite(node.value):
             return f"the number literal overflows to {node.value!r}"
+        elif isinstance(node, ast.Var) and not math.isfinite(scalar.data):
+            return f"the value given to {node.name}, {scalar.data!r}"
     if all(leaf.grad is None or math.isfinite(leaf.grad) for leaf in graph.leaves.values()):
         return None
     for node in reversed(graph.order):
@@ -89,7 +92,12 @@ def first_nonfinite(graph: Graph) -> str | None:
         for index, (rule, arg) in enumerate(zip(node.op.partials, node.args)):
             if graph.scalars[id(arg)].requires_grad:
                 local = rule(FLOAT, *values, scalar.data)
+                which = f" with respect to argument {index + 1}" if len(values) > 1 else ""
                 if not math.isfinite(local):
-                    which = f" with respect to argument {index + 1}" if len(values) > 1 else ""
                     return f"the derivative of {_describe(node, values)}{which} is {local!r}"
+                # Finite factors whose product overflows: the chain rule itself made the inf.
+                adjoint = scalar.grad
+                if adjoint is not None and math.isfinite(adjoint) and not math.isfinite(adjoint * local):
+                    return (f"the gradient overflowing through {_describe(node, values)}{which} "
+                            f"({adjoint!r} * {local!r})")
     return None

@@ -37,7 +37,7 @@ def gradient_at(program: Program, point: Mapping[str, float],
     return result, graph
 
 
-def grad(expression: str, wrt: str | Sequence[str] | None = None, **values: float) -> GradResult:
+def grad(expression: str, /, wrt: str | Sequence[str] | None = None, **values: float) -> GradResult:
     """The value and gradient of ``expression`` at the point given as keywords.
 
     >>> r = grad("sin(x)+x*y", x=1, y=2)

@@ -225,7 +225,10 @@ def _hypot(a: float, b: float) -> float:
 
 
 def _zmul(a: float, b: float) -> float:
-    return 0.0 if a == 0.0 else a * b
+    product = a * b
+    if product != product and (a == 0.0 or b == 0.0):  # 0 * inf or 0 * nan
+        return 0.0
+    return product
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -327,7 +330,8 @@ OPERATIONS: tuple[Op, ...] = (
        "erf(x); d/dx = 2/sqrt(pi) e^(-x^2)", spellings=("erf",)),
     # helper for derivative rules: a product whose zero factor wins over inf and nan
     Op("zmul", _zmul, (lambda m, a, b, out: b, lambda m, a, b, out: a),
-       "a*b, but 0 when a = 0 (so 0*x^-1 at x = 0 is 0); d/da = b, d/db = a", public=False),
+       "a*b, but 0 when a factor is 0 (0*x^-1 at x = 0 and inf*0.5^inf are 0); d/da = b, d/db = a",
+       public=False),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}

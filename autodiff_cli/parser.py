@@ -116,7 +116,7 @@ def _syntax_error(source: str, error: Exception) -> ExpressionSyntaxError:
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         start = token.start_pos if token.start_pos is not None else len(source)
-        if token.type == "RPAR" and "RPAR" not in error.expected:
+        if token.type == "RPAR" and "RPAR" not in error.expected and _unclosed_paren(source[:start]) is None:
             return ExpressionSyntaxError("unmatched ')'", source, start)
         if token.type == "EQUAL":
             return ExpressionSyntaxError(

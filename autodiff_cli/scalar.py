@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
-from .ops import FLOAT, OPERATIONS, OPS, Op, algebra
+from .ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, algebra
 
 Number = Union[int, float]
 
@@ -161,19 +161,27 @@ class Scalar:
         def __getattr__(self, name: str) -> Callable[..., Scalar]: ...
 
 
-def _method(op: Op) -> Callable[..., Scalar]:
+def _method(name: str, by_arity: dict[int, Op]) -> Callable[..., Scalar]:
     def method(self: Scalar, *others: Scalar | Number) -> Scalar:
+        op = by_arity.get(len(others) + 1)
+        if op is None:
+            takes = " or ".join(str(n - 1) for n in sorted(by_arity))
+            raise TypeError(f"{name}() takes {takes} argument(s), got {len(others)}")
         return Scalar.apply(op, self, *others)
 
-    method.__name__ = op.name
-    method.__doc__ = op.doc
+    method.__name__ = name
+    method.__doc__ = "\n".join(op.doc for op in by_arity.values())
     return method
 
 
-# One method per registry operation: x.sin(), x.max(y), y.atan2(x), x.log_base(b).
-for _op in OPERATIONS:
-    if not hasattr(Scalar, _op.name):
-        setattr(Scalar, _op.name, _method(_op))
+# One method per registry operation and per function name of the language, choosing the
+# operation by the number of arguments: x.sin(), x.max(y), y.atan2(x), x.log(), x.log(b), x.ln().
+_METHODS: dict[str, dict[int, Op]] = {op.name: {op.arity: op} for op in OPERATIONS}
+for _name, _by_arity in FUNCTIONS.items():
+    _METHODS.setdefault(_name, {}).update(_by_arity)
+for _name, _by_arity in _METHODS.items():
+    if not hasattr(Scalar, _name):
+        setattr(Scalar, _name, _method(_name, _by_arity))
 
 SCALAR: Any = algebra(lambda op: lambda *args: Scalar.apply(op, *args))
 """The Scalar algebra: derivative rules evaluated to graph nodes (derivatives of derivatives)."""

@@ -1,0 +1,297 @@
+"""Bad input: every user mistake exits 2 with a short message on stderr and no traceback;
+domain problems print IEEE results and warn about the first non-finite operation."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from autodiff_cli import AdcliError, grad, parse
+from autodiff_cli.cli import app
+from autodiff_cli.errors import ExpressionSyntaxError, SourceError, caret
+from autodiff_cli.gradient import gradient_at
+
+from .strategies import junk
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return runner.invoke(app, list(args), input=input)
+
+
+def fails(*args: str, input: str | None = None) -> str:
+    """Run, demand exit status 2 with nothing on stdout and no traceback; the stderr text."""
+    result = run(*args, input=input)
+    assert result.exit_code == 2, (args, result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.strip(), "a message on stderr"
+    assert len(result.stderr.splitlines()) <= 6, "the message is short"
+    return result.stderr
+
+
+def caret_column(message: str, source_line: str) -> int:
+    """The column (0-based, in the source line) that the caret line points at."""
+    lines = message.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip() == source_line.strip() and line)
+    shown, marks = lines[index], lines[index + 1]
+    assert set(marks.strip()) == {"^"}
+    return marks.index("^") - shown.index(source_line.strip())
+
+
+# ---------------------------------------------------------------- syntax errors
+
+
+@pytest.mark.parametrize(("source", "column", "expected"), [
+    ("x + * 2", 4, "expected"),
+    ("sin(x", 3, "never closed"),
+    ("x)", 1, "unmatched ')'"),
+    ("sin(x))", 6, "unmatched ')'"),
+    ("x +", 3, "ends too soon"),
+    ("x @ 2", 2, "unexpected character '@'"),
+    ("2 3", 2, "unexpected '3'"),
+    ("x = (1", 4, "never closed"),
+    ("1 + x y", 6, "unexpected 'y'"),
+])
+def test_syntax_errors_show_the_expression_with_a_caret(source: str, column: int, expected: str) -> None:
+    message = fails("grad", source, "--x", "1")
+    assert message.startswith("error: ")
+    assert expected in message
+    assert caret_column(message, source) == column
+    assert f"column {column + 1}" in message
+
+
+@pytest.mark.parametrize(("source", "column"), [
+    ("()", 1), ("(x+)", 3), ("sin(x,)", 6), ("max(x, )", 7), ("f() + ()", 7),
+])
+def test_a_closing_parenthesis_that_closes_something_is_not_called_unmatched(
+        source: str, column: int) -> None:
+    with pytest.raises(ExpressionSyntaxError) as raised:
+        parse(source)
+    assert "unmatched" not in str(raised.value)
+    assert "expected" in str(raised.value)
+    assert raised.value.start == column
+
+
+def test_syntax_errors_say_what_was_expected() -> None:
+    with pytest.raises(ExpressionSyntaxError) as raised:
+        parse("x + * 2")
+    assert "expected" in raised.value.reason
+    assert "a name" in raised.value.reason and "a number" in raised.value.reason
+
+
+def test_syntax_errors_on_later_lines_name_the_line() -> None:
+    source = "a = x + 1\nb = a *\nb"
+    with pytest.raises(ExpressionSyntaxError) as raised:
+        parse(source)
+    message = str(raised.value)
+    assert "line 2" in message
+    assert "  b = a *" in message.splitlines()
+
+
+def test_a_caret_in_a_long_line_stays_on_screen() -> None:
+    source = "x + " * 100 + "* 2"
+    with pytest.raises(ExpressionSyntaxError) as raised:
+        parse(source)
+    for line in str(raised.value).splitlines()[1:]:
+        assert len(line) < 100
+    marker_line = str(raised.value).splitlines()[-1]
+    shown_line = str(raised.value).splitlines()[-2]
+    assert shown_line[marker_line.index("^")] == "*"
+
+
+def test_caret_helper_marks_a_span() -> None:
+    assert caret("sin(x, y)", 0, 9) == "  sin(x, y)\n  ^^^^^^^^^"
+    assert caret("a\nbc d", 5) == "  bc d\n     ^"
+
+
+# ---------------------------------------------------------------- names, functions, arguments
+
+
+def test_unknown_function_suggests_the_closest() -> None:
+    message = fails("grad", "sinn(x)", "--x", "1")
+    assert "unknown function 'sinn'" in message and "did you mean 'sin'" in message
+    assert caret_column(message, "sinn(x)") == 0
+    message = fails("grad", "sqr(x)", "--x", "1")
+    assert "did you mean 'sqrt'" in message
+
+
+def test_wrong_number_of_arguments() -> None:
+    assert "sin takes 1 argument, got 2" in fails("grad", "sin(x, x)", "--x", "1")
+    assert "atan2 takes 2 arguments, got 1" in fails("grad", "atan2(x)", "--x", "1")
+    assert "log takes 1 or 2 arguments, got 0" in fails("grad", "log()", "--x", "1")
+
+
+def test_reassigned_name_and_shadowed_builtins() -> None:
+    message = fails("grad", "a = x; a = 2*x; a", "--x", "1")
+    assert "'a' is already defined" in message
+    assert caret_column(message, "a = x; a = 2*x; a") == 7
+    assert "built-in function" in fails("grad", "exp = 2; exp", "--x", "1")
+    assert "built-in constant" in fails("grad", "tau = 2; tau")
+    assert "used before it is assigned" in fails("grad", "b = a + x; a = 1; b", "--x", "1")
+
+
+# ---------------------------------------------------------------- variables and values
+
+
+def test_a_variable_without_a_value() -> None:
+    message = fails("grad", "x + y", "--x", "1")
+    assert "'y'" in message and "x, y" in message
+
+
+def test_a_value_for_a_name_the_expression_does_not_use() -> None:
+    message = fails("grad", "x + y", "--x", "1", "--y", "1", "--yy", "2")
+    assert "'yy'" in message and "did you mean 'y'" in message and "x, y" in message
+    message = fails("grad", "x + y", "--x", "1", "--y", "1", "--var", "q=2")
+    assert "'q'" in message and "x, y" in message
+
+
+def test_the_same_variable_twice() -> None:
+    assert "'x' is given a value twice" in fails("grad", "x", "--x", "1", "--x", "2")
+    assert "'x' is given a value twice" in fails("grad", "x", "--x", "1", "--var", "x=2")
+
+
+@pytest.mark.parametrize("name", ["e", "pi", "tau"])
+def test_a_constant_given_as_a_variable(name: str) -> None:
+    message = fails("grad", f"x + {name}", "--x", "1", f"--{name}", "1")
+    assert f"'{name}' is a constant" in message
+    message = fails("grad", f"x + {name}", "--x", "1", "--var", f"{name}=1")
+    assert f"'{name}' is a constant" in message
+
+
+def test_wrt_errors() -> None:
+    assert "'w'" in fails("grad", "x*y", "--x", "1", "--y", "1", "--wrt", "x,w")
+    assert "constant" in fails("grad", "x*e", "--x", "1", "--wrt", "e")
+    assert "names no variable" in fails("grad", "x", "--x", "1", "--wrt", ",")
+
+
+@pytest.mark.parametrize("bad", ["foo", "1+", "sin(", "1 2", "", "x*2", "--"])
+def test_malformed_values(bad: str) -> None:
+    message = fails("grad", "x", f"--x={bad}")
+    assert "--x" in message
+
+
+@pytest.mark.parametrize("bad", ["x", "=1", "x=", "=", " = 2"])
+def test_malformed_var_option(bad: str) -> None:
+    assert "--var" in fails("grad", "x", "--var", bad)
+
+
+def test_an_option_without_its_value() -> None:
+    message = fails("grad", "x", "--x")
+    assert "--x" in message
+
+
+# ---------------------------------------------------------------- files and missing input
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    assert "cannot read" in fails("grad", "--file", str(tmp_path / "missing.adx"), "--x", "1")
+    assert "cannot read" in fails("grad", "--file", str(tmp_path), "--x", "1")
+    binary = tmp_path / "binary.adx"
+    binary.write_bytes(b"\xff\xfe\x00x")
+    assert "cannot read" in fails("grad", "--file", str(binary), "--x", "1")
+
+
+def test_no_expression_or_two_expressions(tmp_path: Path) -> None:
+    assert "no expression" in fails("grad", "--x", "1")
+    model = tmp_path / "m.adx"
+    model.write_text("x", encoding="utf-8")
+    assert "not both" in fails("grad", "x", "--file", str(model), "--x", "1")
+
+
+def test_an_empty_expression() -> None:
+    assert "empty" in fails("grad", "")
+    assert "empty" in fails("grad", "-", input="# nothing here\n")
+
+
+# ---------------------------------------------------------------- domain problems
+
+
+@pytest.mark.parametrize(("expression", "x", "value", "culprit"), [
+    ("log(x) + 1", "-1", "nan", "log(-1.0)"),
+    ("2 + 1/x", "0", "inf", "div(1.0, 0.0)"),
+    ("sqrt(x)*2", "-1", "nan", "sqrt(-1.0)"),
+    ("exp(x) - 1", "1000", "inf", "exp(1000.0)"),
+    ("x*1e308*10", "1", "inf", "mul(1e+308, 10.0)"),
+    ("x^1000", "10", "inf", "pow(10.0, 1000.0)"),
+    ("x + 1e999", "1", "inf", "literal"),
+])
+def test_domain_problems_print_ieee_results_and_warn(expression: str, x: str, value: str,
+                                                     culprit: str) -> None:
+    result = run("grad", expression, "--x", x)
+    assert result.exit_code == 0
+    assert f"value {value}" in result.stdout
+    assert result.stderr.startswith("warning: ")
+    assert culprit in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_warning_names_the_first_operation_in_evaluation_order() -> None:
+    result = run("grad", "a = log(x - 2); b = sqrt(x - 3); a + b", "--x", "1")
+    assert "log(-1.0)" in result.stderr and "sqrt" not in result.stderr
+
+
+def test_a_non_finite_derivative_at_a_finite_value_is_named() -> None:
+    result = run("grad", "sqrt(x) + 1", "--x", "0")
+    assert result.exit_code == 0 and "value 1.0" in result.stdout
+    assert "derivative of sqrt(0.0)" in result.stderr
+
+
+def test_a_gradient_that_overflows_only_in_the_chain_rule_is_reported() -> None:
+    """Every value and every local derivative is finite, but their product overflows."""
+    result = grad("(x*1e200)*1e200", x=1e-300)
+    assert result.value == 1e100
+    assert result.gradient["x"] == math.inf
+    assert result.nonfinite is not None and "mul" in result.nonfinite
+
+
+def test_a_non_finite_variable_value_is_reported() -> None:
+    result = grad("x + 1", x="1/0")
+    assert result.value == math.inf
+    assert result.nonfinite is not None and "x" in result.nonfinite
+
+
+def test_finite_results_give_no_warning() -> None:
+    result = run("grad", "log(x) + sqrt(x)", "--x", "2")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert grad("log(x)", x=2).nonfinite is None
+
+
+# ---------------------------------------------------------------- junk
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=junk())
+def test_junk_never_raises_anything_but_adcli_errors(text: str) -> None:
+    try:
+        program = parse(text)
+    except AdcliError as error:
+        assert str(error)
+        if isinstance(error, SourceError):
+            assert "^" in str(error)
+        return
+    result, _ = gradient_at(program, {name: 0.5 for name in program.variables})
+    assert isinstance(result.value, float)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=junk(), value=st.one_of(junk(8), st.sampled_from(["1", "-2", "pi/4", "1e-3"])))
+def test_junk_on_the_command_line_never_gives_a_traceback(text: str, value: str) -> None:
+    for args in (["grad", text, "--x", value], ["grad", text, "--json", f"--y={value}"],
+                 ["grad", "-", "--x", value]):
+        result = run(*args, input=text)
+        assert result.exit_code in (0, 2), (args, result.exit_code, result.stderr)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            args, repr(result.exception))
+        assert "Traceback" not in result.stderr
+        if result.exit_code == 2:
+            assert result.stderr.strip()
+            assert not re.search(r"File \".*\", line \d+", result.stderr)

@@ -1,0 +1,141 @@
+"""sympy as an independent oracle: random expressions' gradients against sympy's diff.
+
+The generated tree is rebuilt in sympy directly (not through adcli's parser), so
+the parse of the generated text is checked too.  ``SYMPY`` maps each registry
+operation to its sympy counterpart: the one deliberate second table, whose keys
+must equal the registry's public operation names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autodiff_cli import grad
+from autodiff_cli.ops import CONSTANTS, public_operations
+
+from .strategies import DOMAINS, Tree, fold_tree, kink_distance, points, program_trees, trees
+
+# The piecewise functions are written algebraically (|a| = sqrt(a^2), ...), valid off their kinks,
+# because sympy's Abs, sign and Max query its assumption system, which recurses without end on
+# some nested expressions.  The symbols are plain (not real=True) so that sqrt(a^2) stays as it is.
+SYMPY: dict[str, Callable[..., sympy.Expr]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "neg": lambda a: -a,
+    "pow": lambda a, b: a ** b,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "asin": sympy.asin,
+    "acos": sympy.acos,
+    "atan": sympy.atan,
+    "atan2": sympy.atan2,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "asinh": sympy.asinh,
+    "acosh": sympy.acosh,
+    "atanh": sympy.atanh,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "log2": lambda a: sympy.log(a, 2),
+    "log10": lambda a: sympy.log(a, 10),
+    "log_base": lambda a, b: sympy.log(a) / sympy.log(b),
+    "sqrt": sympy.sqrt,
+    "cbrt": lambda a: a / (a ** 2) ** sympy.Rational(1, 3),  # the real cube root, for a != 0
+    "hypot": lambda a, b: sympy.sqrt(a ** 2 + b ** 2),
+    "abs": lambda a: sympy.sqrt(a ** 2),
+    "sign": lambda a: a / sympy.sqrt(a ** 2),
+    "relu": lambda a: (a + sympy.sqrt(a ** 2)) / 2,
+    "max": lambda a, b: (a + b + sympy.sqrt((a - b) ** 2)) / 2,
+    "min": lambda a, b: (a + b - sympy.sqrt((a - b) ** 2)) / 2,
+    "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
+    "softplus": lambda a: sympy.log(1 + sympy.exp(a)),
+    "erf": sympy.erf,
+}
+
+SYMPY_CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "tau": 2 * sympy.pi}
+
+
+def test_the_oracle_table_covers_the_registry() -> None:
+    assert set(SYMPY) == {op.name for op in public_operations()}
+    assert set(SYMPY_CONSTANTS) == set(CONSTANTS)
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY))
+def test_the_oracle_agrees_with_the_registry_on_values(name: str) -> None:
+    """The sympy counterpart computes what the registry's forward function computes."""
+    from autodiff_cli.ops import OPS
+
+    args = [domain.example for domain in DOMAINS[name]]
+    ours = OPS[name].forward(*args)
+    theirs = float(SYMPY[name](*[sympy.Float(a, 30) for a in args]).evalf(30))
+    assert ours == pytest.approx(theirs, rel=1e-13, abs=1e-13)
+
+
+def to_sympy(tree: Tree, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
+    def leaf(node: Tree) -> sympy.Expr:
+        if node.kind == "var":
+            return symbols[node.name]
+        if node.kind == "const":
+            return SYMPY_CONSTANTS[node.name]
+        return sympy.Rational(node.name)
+
+    return fold_tree(tree, leaf, lambda node, args: SYMPY[node.name](*args))
+
+
+def numeric(expression: sympy.Expr, at: dict[sympy.Symbol, sympy.Float]) -> float:
+    """The real value of ``expression`` at a point, to 30 digits.
+
+    Some functions (atan2) leave an imaginary part of rounding size, which must be tiny.
+    """
+    number = complex(expression.subs(at).evalf(30))
+    assert abs(number.imag) <= 1e-20 * max(1.0, abs(number.real)), (expression, number)
+    return number.real
+
+
+def check_against_sympy(text: str, tree: Tree, point: dict[str, float]) -> None:
+    """adcli's value and gradient of ``text`` at ``point`` equal sympy's for ``tree``."""
+    assume(kink_distance(tree, point) > 1e-6)
+    ours = grad(text, **point)
+    assert ours.nonfinite is None, (text, point, ours.nonfinite)
+    names = tree.variables
+    symbols = {name: sympy.Symbol(name) for name in names}
+    expression = to_sympy(tree, symbols)
+    at = {symbols[n]: sympy.Float(v, 40) for n, v in point.items()}
+    assert ours.value == pytest.approx(numeric(expression, at), rel=1e-9, abs=1e-9), (text, point)
+    assert set(ours.gradient) == set(names)
+    for name in names:
+        derivative = sympy.diff(expression, symbols[name])
+        expected = numeric(derivative, at)
+        assert math.isfinite(ours.gradient[name])
+        assert ours.gradient[name] == pytest.approx(expected, rel=1e-7, abs=1e-7), (
+            text, point, name, str(derivative))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_gradients_match_sympy(data: st.DataObject) -> None:
+    tree = data.draw(trees(max_leaves=8), label="tree")
+    point = data.draw(points(tree.variables), label="point")
+    result = grad(tree.text, **point)
+    assert list(result.gradient) == list(tree.variables)  # in order of first appearance
+    check_against_sympy(tree.text, tree, point)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_program_gradients_match_sympy(data: st.DataObject) -> None:
+    """Named intermediates used several times: the shared node's gradient sums every use."""
+    program = data.draw(program_trees(), label="program")
+    point = data.draw(points(program.variables), label="point")
+    assert list(grad(program.text, **point).gradient) == list(program.variables)
+    check_against_sympy(program.text, program.inlined, point)
