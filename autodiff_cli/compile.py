@@ -349,27 +349,24 @@ class Compiled:
 
 
 def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> Compiled:
-    """Compile ``program`` into Python functions for its value and gradient."""
+    """Compile ``program`` into Python functions for its value and gradient.
+
+    The safe flavour is written and compiled only the first time the fast one
+    raises: most programs never need it, and for a large program it would
+    double the time and memory compiling takes.
+    """
     names = tuple(program.variables if wrt is None else wrt)
     ns = _Namespace()
     fast = build_tape(program, names, "fast", ns)
-    safe = build_tape(program, names, "safe", ns)
     args = ", ".join(fast.params)
     grads = "(" + "".join(f"{g}, " for g in fast.adjoints) + ")"
-    safe_grads = "(" + "".join(f"{g}, " for g in safe.adjoints) + ")"
     source = (
-        f"def _safe_value_and_grad({args}):\n"
-        + _indent(safe.forward + safe.reverse, 1)
-        + f"    return {safe.output}, {safe_grads}\n\n"
         f"def value_and_grad({args}):\n"
         "    try:\n"
         + _indent(fast.forward + fast.reverse, 2)
         + f"    except {_FALLBACK}:\n"
         f"        return _safe_value_and_grad({args})\n"
         f"    return {fast.output}, {grads}\n\n"
-        f"def _safe_value({args}):\n"
-        + _indent(safe.forward, 1)
-        + f"    return {safe.output}\n\n"
         f"def value({args}):\n"
         "    try:\n"
         + _indent(fast.forward, 2)
@@ -378,6 +375,34 @@ def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> C
         f"    return {fast.output}\n"
     )
     namespace = _define(source, ns.values)
+
+    def define_safe() -> None:
+        safe = build_tape(program, names, "safe")
+        safe_grads = "(" + "".join(f"{g}, " for g in safe.adjoints) + ")"
+        safe_source = (
+            f"def _safe_value_and_grad({args}):\n"
+            + _indent(safe.forward + safe.reverse, 1)
+            + f"    return {safe.output}, {safe_grads}\n\n"
+            f"def _safe_value({args}):\n"
+            + _indent(safe.forward, 1)
+            + f"    return {safe.output}\n"
+        )
+        defined = _define(safe_source, safe.namespace)
+        namespace["_safe_value_and_grad"] = defined["_safe_value_and_grad"]
+        namespace["_safe_value"] = defined["_safe_value"]
+
+    def first_safe_value_and_grad(*values: float) -> Any:
+        define_safe()
+        return namespace["_safe_value_and_grad"](*values)
+
+    def first_safe_value(*values: float) -> Any:
+        define_safe()
+        return namespace["_safe_value"](*values)
+
+    # The generated functions look these names up when they run, so the first call
+    # defines the safe flavour and later calls go straight to it.
+    namespace["_safe_value_and_grad"] = first_safe_value_and_grad
+    namespace["_safe_value"] = first_safe_value
     return Compiled(program.variables, names, source, namespace["value_and_grad"], namespace["value"],
                     program)
 
