@@ -83,7 +83,7 @@ def read_expression(text: str | None, file: str | None) -> str:
         return sys.stdin.read()
     if file is not None:
         try:
-            return Path(file).read_text(encoding="utf-8")
+            return Path(file).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise InputFileError(f"cannot read {file}: {reason}") from None

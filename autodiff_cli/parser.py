@@ -55,7 +55,27 @@ def _lark() -> Any:
     # Positions come from the tokens (see _span): propagate_positions would double parse time.
     # The basic lexer: the grammar's terminals never clash, and it loads faster than
     # the contextual one, which compiles a regular expression per parser state.
-    return Lark(grammar_text(), parser="lalr", lexer="basic", cache=True)
+    return Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_ContinueInParentheses(),
+                cache=True)
+
+
+class _ContinueInParentheses:
+    """Inside parentheses a new line continues the statement, as in Python: the lexer's
+    newline tokens are dropped there before the parser sees them."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Any) -> Any:
+        depth = 0
+        for token in stream:
+            kind = token.type
+            if kind == "LPAR":
+                depth += 1
+            elif kind == "RPAR":
+                depth = depth - 1 if depth else 0
+            elif kind == "_NL" and depth:
+                continue
+            yield token
 
 
 # ---------------------------------------------------------------- syntax errors

@@ -17,3 +17,12 @@ def test_public_names_stay_functions_after_every_submodule_is_imported() -> None
         assert not isinstance(value, type(autodiff_cli)), f"autodiff_cli.{name} is a module"
     assert autodiff_cli.grad("x*y", x=2, y=3).gradient == {"x": 3.0, "y": 2.0}
     assert autodiff_cli.hessian("x^2*y", x=1, y=2).matrix == ((4.0, 2.0), (2.0, 0.0))
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    for module in pkgutil.iter_modules(autodiff_cli.__path__):
+        if module.name != "__main__":
+            loaded = importlib.import_module(f"autodiff_cli.{module.name}")
+            assert doctest.testmod(loaded).failed == 0, module.name

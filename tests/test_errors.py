@@ -3,6 +3,7 @@ domain problems print IEEE results and warn about the first non-finite operation
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -295,3 +296,11 @@ def test_junk_on_the_command_line_never_gives_a_traceback(text: str, value: str)
         if result.exit_code == 2:
             assert result.stderr.strip()
             assert not re.search(r"File \".*\", line \d+", result.stderr)
+
+
+def test_a_file_with_a_byte_order_mark_reads_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "bom.adx"
+    path.write_bytes(b"\xef\xbb\xbfx^2\n")
+    result = CliRunner().invoke(app, ["grad", "--file", str(path), "--x", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["gradient"] == {"x": 6.0}

@@ -368,3 +368,15 @@ def test_named_intermediates_do_not_change_the_result(data: st.DataObject) -> No
 def test_const_nodes_carry_their_names() -> None:
     result = parse("tau").result
     assert isinstance(result, Const) and result.name == "tau" and result.value == math.tau
+
+
+def test_a_new_line_inside_parentheses_continues_the_statement() -> None:
+    program = parse("f = (sin(x) +\n   x*y   # a comment inside\n   + 2)\nf")
+    assert program.variables == ("x", "y")
+    assert grad("a = (x\n+ 1)\nb = a*2\nb", x=1).gradient == {"x": 2.0}
+
+
+def test_the_facade_takes_a_mapping_for_awkward_names() -> None:
+    result = grad("wrt^2 + θ", {"wrt": 3, "θ": "pi"})
+    assert result.gradient == {"wrt": 6.0, "θ": 1.0}
+    assert result.value == 9.0 + math.pi
