@@ -42,12 +42,15 @@ def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
     program does not use, or a variable left without a value (unless
     ``defaults`` gives one).
     """
-    given: dict[str, float] = {}
-    for name, raw in assignments:
-        if name in given:
+    pairs = list(assignments)
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
             raise VariableError(f"'{name}' is given a value twice")
-        check_names([name], variables, "given a value")
-        given[name] = float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, f"--{name}")
+        seen.add(name)
+    check_names([name for name, _ in pairs], variables, "given a value")
+    given = {name: float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, f"--{name}")
+             for name, raw in pairs}
     point: dict[str, float] = {}
     for name in variables:
         if name in given:
