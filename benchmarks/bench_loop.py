@@ -37,6 +37,8 @@ ASSIGN = re.compile(r"^(\s*)([A-Za-z_]\w*) = (.*)$")
 
 
 def _bind_locals(source: str, namespace: dict[str, Any]) -> str:
+    if ", *," in source.split("\n", 1)[0]:
+        return source  # the generated loop binds its names as locals already
     used = sorted({n for n in NAME.findall(source)
                    if n in namespace and not n.startswith("__") and n != "run"})
     extra = ", ".join(f"{n}={n}" for n in used)
