@@ -5,9 +5,10 @@ fixed option list can declare; :class:`VariableCommand` takes every ``--NAME
 VALUE`` that is not one of the command's own options before Typer parses the
 rest.  User errors (:class:`AdcliError`) become a message on stderr and exit
 status 2 here, in one place.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: Typer would then evaluate every
+annotation string of every command at each start, which costs start-up time.)
+"""
 
 from enum import Enum
 from pathlib import Path

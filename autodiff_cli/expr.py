@@ -17,43 +17,74 @@ from .ops import Op
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Num:
+class _Node:
+    """Immutable after construction; compares and hashes by identity."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} nodes are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} nodes are immutable")
+
+
+# Plain slotted classes rather than frozen dataclasses: the same immutability and identity
+# semantics, without the cost of generating classes at import (adcli's start-up is measured).
+_set = object.__setattr__
+
+
+class Num(_Node):
     """A number literal (or a folded constant)."""
 
+    __slots__ = ("value",)
     value: float
+
+    def __init__(self, value: float) -> None:
+        _set(self, "value", value)
 
     def __repr__(self) -> str:
         return f"Num({self.value!r})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Const:
+class Const(_Node):
     """A named constant: pi, e, tau."""
 
+    __slots__ = ("name", "value")
     name: str
     value: float
+
+    def __init__(self, name: str, value: float) -> None:
+        _set(self, "name", name)
+        _set(self, "value", value)
 
     def __repr__(self) -> str:
         return f"Const({self.name!r})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Var:
+class Var(_Node):
     """A free variable, whose value comes from the user."""
 
+    __slots__ = ("name",)
     name: str
+
+    def __init__(self, name: str) -> None:
+        _set(self, "name", name)
 
     def __repr__(self) -> str:
         return f"Var({self.name!r})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Apply:
+class Apply(_Node):
     """An operation from the registry applied to argument nodes."""
 
+    __slots__ = ("args", "op")
     op: Op
     args: tuple[Expr, ...]
+
+    def __init__(self, op: Op, args: tuple[Expr, ...]) -> None:
+        _set(self, "op", op)
+        _set(self, "args", args)
 
     def __repr__(self) -> str:
         return f"Apply({self.op.name!r}, <{len(self.args)} args>)"

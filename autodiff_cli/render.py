@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from .expr import one_line
 
@@ -434,9 +433,11 @@ def graph_tree(view: GraphView, depth: int) -> RenderableType:
     heading = title_line(view.expression)
     at = Text.assemble("at ", point_text(view.point) or "no variables")
     first = shape.lines[0]
+    from rich.tree import Tree  # only this view needs it
+
     tree = Tree(_node_label(view.node(first.node), first.role, first.drawn_above),
                 guide_style="dim")
-    parents: list[Tree] = [tree]
+    parents: list[Any] = [tree]
     for line in shape.lines[1:]:
         del parents[line.depth:]
         parents.append(parents[-1].add(_node_label(view.node(line.node), line.role,
