@@ -33,6 +33,7 @@ fast one does not raise, so the result does not depend on which ran.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,10 @@ class _Writer:
         name = self.ns.bind("f", fn)
         return f"{name}({', '.join(args)})"
 
+    def call_function(self, function: Callable[..., Any], args: Sequence[str]) -> str:
+        """The expression text for calling ``function`` (bound in the namespace)."""
+        return f"{self.ns.bind('f', function)}({', '.join(args)})"
+
     def temp(self, text: str) -> str:
         """Assign ``text`` to a fresh temporary, so rules' shared subterms are computed once."""
         self._temps += 1
@@ -147,7 +152,8 @@ def _constant(writer: _Writer, value: float) -> _Code:
 def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
     """``op(args)`` as code.  Constant arguments fold now, with the same forward function;
     a few identities that are exact in IEEE arithmetic are applied (x*1 = x, x^1 = x,
-    -(-x) = x, zmul(c, x) = c*x for c != 0); nothing else is rearranged, so the code
+    -(-x) = x, x^2 = x*x as the forward function has it, zmul(c, x) = c*x for finite c != 0);
+    nothing else is rearranged, so the code
     computes bit for bit what the Scalar graph computes."""
     codes = [a if isinstance(a, _Code) else _constant(writer, a) for a in args]
     values = [c.value for c in codes]
@@ -159,8 +165,13 @@ def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
         return codes[1]
     if op.name == "pow" and values[1] == 1.0:
         return codes[0]
-    if op.name == "zmul" and values[0] is not None and values[0] != 0.0:
-        return _emit(writer, _OPS_BY_NAME["mul"], codes)
+    if op.name == "pow" and values[1] == 2.0:  # as the forward function computes it
+        return _emit(writer, _OPS_BY_NAME["mul"], (codes[0], codes[0]))
+    if op.name == "pow" and values[1] is not None and writer.flavour == "fast":
+        # A constant exponent other than 2: libm's pow equals the forward function here.
+        return _Code(writer.call_function(math.pow, [c.text for c in codes]), writer)
+    if op.name == "zmul" and any(v is not None and v != 0.0 and math.isfinite(v) for v in values):
+        return _emit(writer, _OPS_BY_NAME["mul"], codes)  # a finite nonzero factor: a product
     if op.name == "neg" and codes[0].text.startswith("(-") and codes[0].text.endswith(")") \
             and _is_name(codes[0].text[2:-1]):
         return _Code(codes[0].text[2:-1], writer)
@@ -225,7 +236,8 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
             name[key] = ns.constant(constant[key])
         else:
             name[key] = f"t{index}"
-            forward.append(f"t{index} = {writer.call(node.op, [name[id(a)] for a in node.args])}")
+            args = [_Code(name[id(a)], writer, constant.get(id(a))) for a in node.args]
+            forward.append(f"t{index} = {_emit(writer, node.op, args).text}")
             if any(id(a) in needs_grad for a in node.args):
                 needs_grad.add(key)
     output = name[id(program.result)]
@@ -249,6 +261,9 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
                 adjoint[id(arg)] = term
                 continue
             target = f"g{position[id(arg)]}"
+            if known is None and isinstance(term, str) and term.isidentifier():
+                adjoint[id(arg)] = term  # the same value under another name: no copy
+                continue
             if known is None:
                 writer.lines.append(f"{target} = {term}")
             elif isinstance(known, float) and isinstance(term, float):
@@ -257,7 +272,11 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
             else:
                 left = known if isinstance(known, str) else ns.constant(known)
                 right = term if isinstance(term, str) else ns.constant(term)
-                writer.lines.append(f"{target} = {left} + {right}")
+                if right.startswith("(-") and right.endswith(")") and right[2:-1].isidentifier():
+                    # a + (-b) is exactly a - b in IEEE arithmetic
+                    writer.lines.append(f"{target} = {left} - {right[2:-1]}")
+                else:
+                    writer.lines.append(f"{target} = {left} + {right}")
             adjoint[id(arg)] = target
     reverse = list(writer.lines)
 

@@ -98,6 +98,8 @@ def _is_odd_integer(y: float) -> bool:
 
 
 def _pow(x: float, y: float) -> float:
+    if y == 2.0:
+        return x * x  # the correctly rounded square (libm's pow is only within an ulp of it)
     try:
         return math.pow(x, y)
     except ValueError:  # 0 to a negative power, or a negative base to a fractional power
@@ -252,7 +254,7 @@ OPERATIONS: tuple[Op, ...] = (
        (lambda m, x, y, out: m.zmul(y, m.pow(x, y - 1.0)),
         lambda m, x, y, out: m.zmul(out, m.log(x))),
        "x^y; d/dx = y*x^(y-1) (0 when y = 0), d/dy = x^y*log(x) (0 when x^y = 0)",
-       spellings=("pow",), symbol="^", fast=math.pow, numpy="power"),
+       spellings=("pow",), symbol="^", numpy="power"),
     # trigonometric
     Op("sin", _domain(math.sin), (lambda m, x, out: m.cos(x),), "sin(x); d/dx = cos(x)",
        spellings=("sin",), fast=math.sin, numpy="sin"),

@@ -15,7 +15,7 @@ that doubles at every level).  There is no table of derivatives here: the
 rules come from the registry, and a new operation is differentiated without a
 change to this module.
 
-The registry's helper ``zmul`` ("a*b, but 0 when a = 0") appears in the rules
+The registry's helper ``zmul`` ("a*b, but 0 when a factor is 0") appears in the rules
 of ``pow``.  It becomes plain multiplication whenever that is exact (its first
 factor a nonzero constant, or its second a finite constant); otherwise it stays
 in the derivative's tree and is *printed* as multiplication, since the language
@@ -393,12 +393,12 @@ class Builder:
         return self.raw(_POW, (a, b))
 
     def _rewrite_zmul(self, a: Expr, b: Expr) -> Expr:
-        # zmul(a, b) is a*b except that a = 0 wins over an infinite or nan b.
+        # zmul(a, b) is a*b except that a zero factor wins over an infinite or nan other one.
         va, vb = self.constant_value(a), self.constant_value(b)
-        if va is not None:
-            return self.num(0.0) if va == 0.0 else self._mul(a, b)
-        if vb is not None and math.isfinite(vb):
-            return self._mul(a, b)
+        if va == 0.0 or vb == 0.0:
+            return self.num(0.0)
+        if (va is not None and math.isfinite(va)) or (vb is not None and math.isfinite(vb)):
+            return self._mul(a, b)  # a finite nonzero factor: exactly a product
         return self.raw(_ZMUL, (a, b))
 
     _rewrites: ClassVar[dict[str, Callable[..., Expr]]] = {
