@@ -77,13 +77,12 @@ def _numpy_function(op: Op) -> Callable[..., Any]:
 
 
 class _Writer:
-    """Writes one flavour of code: how each operation is called, and fresh temporaries."""
+    """Writes one flavour of code: how each operation is called."""
 
     def __init__(self, flavour: Flavour, namespace: _Namespace) -> None:
         self.flavour = flavour
         self.ns = namespace
         self.lines: list[str] = []
-        self._temps = 0
 
     def call(self, op: Op, args: Sequence[str]) -> str:
         """The expression text for ``op(args)``; operands are names or parenthesised."""
@@ -104,12 +103,6 @@ class _Writer:
         """The expression text for calling ``function`` (bound in the namespace)."""
         return f"{self.ns.bind('f', function)}({', '.join(args)})"
 
-    def temp(self, text: str) -> str:
-        """Assign ``text`` to a fresh temporary, so rules' shared subterms are computed once."""
-        self._temps += 1
-        name = f"r{self._temps}"
-        self.lines.append(f"{name} = {text}")
-        return name
 
 
 class _Code:

@@ -91,7 +91,6 @@ class Apply(_Node):
 
 
 Expr = Union[Num, Const, Var, Apply]
-Leaf = (Num, Const, Var)
 
 
 def children(node: Expr) -> tuple[Expr, ...]:

@@ -22,7 +22,7 @@ from typing import Union
 
 from . import expr as ast
 from .expr import Apply, Const, Expr, Num, Var
-from .ops import RESERVED
+from .ops import OPS, RESERVED
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 """Precedence levels, loosest first."""
@@ -35,8 +35,10 @@ _DEFINE = -2
 
 _LEVEL = {"add": SUM, "sub": SUM, "mul": PRODUCT, "div": PRODUCT, "zmul": PRODUCT, "neg": UNARY,
           "pow": POWER}
-_INFIX = {"add": " + ", "sub": " - ", "mul": "*", "zmul": "*", "div": "/"}
-"""``zmul`` (the registry's "a*b, but 0 when a = 0") has no spelling: it prints as ``*``."""
+# The symbols come from the registry; sums are spaced, products are not.  ``zmul`` (the
+# registry's "a*b, but 0 when a factor is 0") has no spelling of its own: it prints as ``*``.
+_INFIX = {name: f" {OPS[name].symbol} " if _LEVEL[name] == SUM else str(OPS[name].symbol)
+          for name in ("add", "sub", "mul", "div")} | {"zmul": str(OPS["mul"].symbol)}
 
 Item = Union[str, tuple[Expr, int]]
 
