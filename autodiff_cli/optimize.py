@@ -296,12 +296,24 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     # which makes it a fast local in the loop instead of a global look-up.
     local = [f"{name}={name}" for name in namespace]
     args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed, "*", *local])
+    # run_rows: whole progress rows in one call, each ending with the loss and gradient at
+    # the row's point, so that a row costs no trip through Python.
+    row_args = ", ".join(["rows", "every", *carried, "t", "prev", "step", "rec", "out", *fixed, "*",
+                          *local])
+    row_end = [*after, *evaluate("row_loss", params, True, 0),
+               f"out.append((row_loss, step, {', '.join([*grads, *moving])}))"]
     source = (
         f"def run({args}):\n"
         "    for k in range(n):\n"
         + _indent(body, 2)
         + _indent(after, 1)
-        + f"    return {_RAN}, n, {_tuple(carried)}, t, prev, step\n"
+        + f"    return {_RAN}, n, {_tuple(carried)}, t, prev, step\n\n"
+        f"def run_rows({row_args}):\n"
+        "    for r in range(rows):\n"
+        "        for k in range(r * every, r * every + every):\n"
+        + _indent(body, 3)
+        + _indent(row_end, 2)
+        + f"    return {_RAN}, rows * every, {_tuple(carried)}, t, prev, step\n"
     )
     return source, namespace
 
@@ -359,7 +371,8 @@ class Descent:
         self.settings = self.config.settings()
         source, namespace = _loop_source(self.program, self.free, self.config, self.settings)
         self.source = source
-        self._run = _define(source, namespace)["run"]
+        defined = _define(source, namespace)
+        self._run, self._run_rows = defined["run"], defined["run_rows"]
         from .compile import compile_program
 
         self._eval = compile_program(self.program, self.free).value_and_grad
@@ -378,6 +391,7 @@ class Descent:
         self._best: tuple[float, list[float]] | None = None
         self._last: tuple[tuple[float, ...], tuple[list[float], float, float]] | None = None
         self._started = time.perf_counter()
+        self._nodes = len(ast.postorder(self.program.result))
 
     # -- helpers
     def _full_point(self, carried: Sequence[float]) -> list[float]:
@@ -476,9 +490,17 @@ class Descent:
             reason = "diverged"
         # Steps per call of the compiled loop, adapted to CHUNK_SECONDS; the first guess
         # assumes about 50 ns per node and step.
-        nodes = len(ast.postorder(self.program.result))
-        budget = max(1, min(1 << 20, int(self.CHUNK_SECONDS / (50e-9 * nodes))))
+        budget = max(1, min(1 << 20, int(self.CHUNK_SECONDS / (50e-9 * self._nodes))))
         while reason == "steps" and self._steps < self.config.steps:
+            whole = (self.config.steps - self._steps) // every if self._steps % every == 0 else 0
+            if whole and budget >= every:
+                started = time.perf_counter()
+                made = self._whole_rows(min(whole, budget // every), every)
+                if made is not None:
+                    if time.perf_counter() - started < self.CHUNK_SECONDS / 2:
+                        budget = min(budget * 2, 1 << 24)
+                    yield from made
+                    continue
             n = min(every - self._steps % every, self.config.steps - self._steps, budget)
             started = time.perf_counter()
             status = self._chunk(n)
@@ -500,6 +522,44 @@ class Descent:
             result = self.result
             self.records.append((self._steps, result.value, result.grad_norm,
                                  *[result.point[n] for n in self.free]))
+
+    def _whole_rows(self, rows: int, every: int) -> list[Row] | None:
+        """Run ``rows`` whole progress rows in one call of the compiled loop.
+
+        None when the run must stop or diverges within them: then nothing has changed
+        (the records they made are dropped), and the step-by-step path, which is
+        deterministic, replays those steps and stops exactly where it should.
+        """
+        base, mark = self._steps, len(self.records)
+        rec = None
+        if self.config.record:
+            record = self.records.append
+
+            def rec(row: tuple[float, ...]) -> None:
+                record((base + row[0], *row[1:]))
+
+        out: list[tuple[float, ...]] = []
+        status, done, carried, t, prev, step = self._run_rows(
+            rows, every, *self._carried, self._t, self._prev, self._step_size, rec, out,
+            *self._fixed)
+        moving = len(self._moving)
+        if status != _RAN or not all(
+                -DIVERGENCE_LIMIT <= entry[0] <= DIVERGENCE_LIMIT
+                and all(-DIVERGENCE_LIMIT <= v <= DIVERGENCE_LIMIT for v in entry[2 + moving:])
+                for entry in out):
+            del self.records[mark:]
+            return None
+        made = []
+        for i, entry in enumerate(out, 1):
+            point = self._full_point(entry[2 + moving:])
+            loss = entry[0]
+            self._losses.append(loss)
+            self._note_best(point, loss)
+            made.append(Row(base + i * every, loss, math.hypot(*entry[2:2 + moving]), entry[1],
+                            dict(zip(self.program.variables, point))))
+        self._carried, self._t, self._prev, self._step_size = list(carried), t, prev, step
+        self._steps = base + done
+        return made
 
     def _note_best(self, point: list[float], loss: float) -> None:
         if math.isfinite(loss) and (self._best is None or self._better(loss, self._best[0])):

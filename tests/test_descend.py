@@ -283,15 +283,16 @@ def test_cli_interrupt_prints_the_best_point_and_keeps_the_trajectory(
     import pathlib
 
     calls = {"n": 0}
-    original = Descent._chunk
+    original = Descent._whole_rows
 
-    def interrupted(self: Descent, n: int) -> int:
+    def interrupted(self: Descent, rows: int, every: int) -> object:
+        # One progress row per call of the compiled loop, and Ctrl-C during the fourth.
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
-        return original(self, n)
+        return original(self, 1, every)
 
-    monkeypatch.setattr(Descent, "_chunk", interrupted)
+    monkeypatch.setattr(Descent, "_whole_rows", interrupted)
     path = pathlib.Path(str(tmp_path)) / "run.csv"
     out = runner.invoke(app, ["descend", "x^2", "--x", "3", "--lr", "0.01", "--steps", "100",
                               "--tol", "0", "--output", str(path)])
