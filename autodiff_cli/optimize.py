@@ -497,8 +497,11 @@ class Descent:
                 started = time.perf_counter()
                 made = self._whole_rows(min(whole, budget // every), every)
                 if made is not None:
-                    if time.perf_counter() - started < self.CHUNK_SECONDS / 2:
+                    spent = time.perf_counter() - started
+                    if spent < self.CHUNK_SECONDS / 2:
                         budget = min(budget * 2, 1 << 24)
+                    elif spent > self.CHUNK_SECONDS * 2:
+                        budget = max(1, budget // 2)
                     yield from made
                     continue
             n = min(every - self._steps % every, self.config.steps - self._steps, budget)
