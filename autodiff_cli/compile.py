@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import expr as ast
-from .ops import OPERATIONS, Op, algebra
+from .ops import OPS, Op, algebra
 
 Flavour = str
 """``"fast"`` (raw math, may raise), ``"safe"`` (IEEE forward functions) or ``"numpy"`` (arrays)."""
@@ -114,28 +114,25 @@ class _Code:
         self.text, self.writer, self.value = text, writer, value
 
     def __add__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["add"], (self, other))
+        return _emit(self.writer, OPS["add"], (self, other))
 
     def __radd__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["add"], (other, self))
+        return _emit(self.writer, OPS["add"], (other, self))
 
     def __sub__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["sub"], (self, other))
+        return _emit(self.writer, OPS["sub"], (self, other))
 
     def __rsub__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["sub"], (other, self))
+        return _emit(self.writer, OPS["sub"], (other, self))
 
     def __mul__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["mul"], (self, other))
+        return _emit(self.writer, OPS["mul"], (self, other))
 
     def __rmul__(self, other: Any) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["mul"], (other, self))
+        return _emit(self.writer, OPS["mul"], (other, self))
 
     def __neg__(self) -> _Code:
-        return _emit(self.writer, _OPS_BY_NAME["neg"], (self,))
-
-
-_OPS_BY_NAME = {op.name: op for op in OPERATIONS}
+        return _emit(self.writer, OPS["neg"], (self,))
 
 
 def _constant(writer: _Writer, value: float) -> _Code:
@@ -159,12 +156,12 @@ def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
     if op.name == "pow" and values[1] == 1.0:
         return codes[0]
     if op.name == "pow" and values[1] == 2.0:  # as the forward function computes it
-        return _emit(writer, _OPS_BY_NAME["mul"], (codes[0], codes[0]))
+        return _emit(writer, OPS["mul"], (codes[0], codes[0]))
     if op.name == "pow" and values[1] is not None and writer.flavour == "fast":
         # A constant exponent other than 2: libm's pow equals the forward function here.
         return _Code(writer.call_function(math.pow, [c.text for c in codes]), writer)
     if op.name == "zmul" and any(v is not None and v != 0.0 and math.isfinite(v) for v in values):
-        return _emit(writer, _OPS_BY_NAME["mul"], codes)  # a finite nonzero factor: a product
+        return _emit(writer, OPS["mul"], codes)  # a finite nonzero factor: a product
     if op.name == "neg" and codes[0].text.startswith("(-") and codes[0].text.endswith(")") \
             and _is_name(codes[0].text[2:-1]):
         return _Code(codes[0].text[2:-1], writer)
@@ -284,7 +281,7 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
 def _product(writer: _Writer, adjoint: str | float, partial: Any) -> str | float:
     """``adjoint * partial`` exactly as Scalar.backward computes it, with exact shortcuts:
     ``x * 1.0 == x`` and ``x * -1.0 == -x``; two constants multiply now."""
-    mul, neg = _OPS_BY_NAME["mul"], _OPS_BY_NAME["neg"]
+    mul, neg = OPS["mul"], OPS["neg"]
     if isinstance(partial, _Code) and partial.value is not None:
         partial = partial.value
     if not isinstance(partial, _Code):

@@ -366,12 +366,8 @@ def to_mermaid(view: GraphView, depth: int | None = None) -> str:
         if node.id not in kept:
             continue
         label = "<br/>".join(_mermaid_text(line) for line in node_lines(node))
-        if node.kind == "variable":
-            lines.append(f'  {node.id}(["{label}"])')
-        elif node.kind == "constant":
-            lines.append(f'  {node.id}["{label}"]')
-        else:
-            lines.append(f'  {node.id}["{label}"]')
+        shape = '(["{}"])' if node.kind == "variable" else '["{}"]'  # variables are stadiums
+        lines.append(f"  {node.id}{shape.format(label)}")
     for node_id in part.truncated:
         lines.append(f'  more_{node_id}["…"] -.-> {node_id}')
     for edge in view.edges:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -192,7 +192,6 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
                                  "tol": config.tol, "tol2": config.tol * config.tol, "ftol": config.ftol,
                                  "LIMIT": DIVERGENCE_LIMIT}
     fixed = [p for p in params if p not in moving]
-    grads = [f"d{i}" for i in range(len(moving))]
 
     # The gradient's names: the tape's own adjoint names where both flavours share them
     # (no copying in the hot loop), else d0, d1, ... assigned in each flavour.
@@ -379,10 +378,9 @@ class Descent:
         index = {name: i for i, name in enumerate(self.program.variables)}
         self._moving = [index[n] for n in self.free]
         self._fixed = [self.start[n] for n in self.program.variables if n not in self.free]
-        rule = OPTIMIZERS[self.config.optimizer]
-        self._state_count = len(rule.state) * len(self.free)
+        slots = len(OPTIMIZERS[self.config.optimizer].state) * len(self.free)
         self._point = [self.start[n] for n in self.program.variables]
-        self._carried = [*[self._point[i] for i in self._moving], *([-0.0] * self._state_count)]
+        self._carried = [*[self._point[i] for i in self._moving], *([-0.0] * slots)]
         self._t = 0
         self._prev = math.inf
         self._step_size = self.settings.get("lr", 0.0)
@@ -417,9 +415,19 @@ class Descent:
 
     def _good(self, carried: Sequence[float]) -> bool:
         """Every coordinate and the loss are finite and within the divergence limit."""
-        if not all(-DIVERGENCE_LIMIT <= v <= DIVERGENCE_LIMIT for v in carried[:len(self._moving)]):
-            return False
-        return -DIVERGENCE_LIMIT <= self._evaluate(carried)[1] <= DIVERGENCE_LIMIT
+        return _within_limit(carried[:len(self._moving)]) and _within_limit((self._evaluate(carried)[1],))
+
+    def _recorder(self, base: int) -> Any:
+        """What the compiled loop calls to record a step (None when not recording): its
+        step numbers count from the call, the records' from the start of the run."""
+        if not self.config.record:
+            return None
+        record = self.records.append
+
+        def rec(row: tuple[float, ...]) -> None:
+            record((base + row[0], *row[1:]))
+
+        return rec
 
     def _row(self) -> Row:
         point, loss, norm = self._evaluate(self._carried)
@@ -441,14 +449,7 @@ class Descent:
         """Run up to ``n`` steps and return the status; on divergence, stop at the last good point."""
         state = (self._carried, self._t, self._prev, self._step_size)
         base = self._steps
-        rec = None
-        if self.config.record:
-            record = self.records.append
-
-            def rec(row: tuple[float, ...]) -> None:
-                record((base + row[0], *row[1:]))
-
-        status, done, after = self._call(n, state, rec)
+        status, done, after = self._call(n, state, self._recorder(base))
         if status == _DIVERGED or not self._good(after[0]):
             # The loop is deterministic: rerun from the chunk's start to find the last
             # step whose point is still good (bisection over the step count).
@@ -486,7 +487,7 @@ class Descent:
         row = self._row()
         yield row
         reason = "steps"
-        if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
+        if not _within_limit((row.loss,)):
             reason = "diverged"
         # Steps per call of the compiled loop, adapted to CHUNK_SECONDS; the first guess
         # assumes about 50 ns per node and step.
@@ -534,22 +535,12 @@ class Descent:
         deterministic, replays those steps and stops exactly where it should.
         """
         base, mark = self._steps, len(self.records)
-        rec = None
-        if self.config.record:
-            record = self.records.append
-
-            def rec(row: tuple[float, ...]) -> None:
-                record((base + row[0], *row[1:]))
-
         out: list[tuple[float, ...]] = []
         status, done, carried, t, prev, step = self._run_rows(
-            rows, every, *self._carried, self._t, self._prev, self._step_size, rec, out,
-            *self._fixed)
+            rows, every, *self._carried, self._t, self._prev, self._step_size,
+            self._recorder(base), out, *self._fixed)
         moving = len(self._moving)
-        if status != _RAN or not all(
-                -DIVERGENCE_LIMIT <= entry[0] <= DIVERGENCE_LIMIT
-                and all(-DIVERGENCE_LIMIT <= v <= DIVERGENCE_LIMIT for v in entry[2 + moving:])
-                for entry in out):
+        if status != _RAN or not all(_within_limit((entry[0], *entry[2 + moving:])) for entry in out):
             del self.records[mark:]
             return None
         made = []
@@ -585,6 +576,11 @@ class Descent:
             start=dict(self.start), point=dict(zip(self.program.variables, point)), value=loss,
             grad_norm=norm, steps=self._steps, stop_reason=reason,
             elapsed=time.perf_counter() - self._started, losses=tuple(self._losses))
+
+
+def _within_limit(values: Iterable[float]) -> bool:
+    """Finite and at most DIVERGENCE_LIMIT in magnitude, every one (nan fails the test)."""
+    return all(-DIVERGENCE_LIMIT <= v <= DIVERGENCE_LIMIT for v in values)
 
 
 def _ignore(row: tuple[float, ...]) -> None:
