@@ -490,11 +490,6 @@ def main() -> None:
     app(prog_name="adcli")
 
 
-def _names(values: list[str] | None) -> list[str]:
-    """Comma lists from a repeatable option: --fix y --fix z,w."""
-    return [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
-
-
 @app.command(cls=VariableCommand, epilog=VARIABLES_HELP + " Optimizers and their update rules: "
              "see the README. Exit status: 0 done, 1 diverged, 130 interrupted.")
 def descend(
@@ -547,7 +542,7 @@ def descend(
 
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
-    from .inputs import check_names, read_expression, resolve_point
+    from .inputs import check_names, comma_list, read_expression, resolve_point
     from .optimize import Descent, DescentConfig
     from .parser import parse, parse_constant
     from .render import LiveProgress, console, descent_json, descent_summary
@@ -555,14 +550,9 @@ def descend(
 
     program = parse(read_expression(expression, file))
     default = parse_constant(init, "--init") if init is not None else None
-    try:
-        start = resolve_point(program.variables, _assignments(ctx, var), default)
-    except AdcliError as error:
-        if "no value for variable" in str(error):
-            raise AdcliError(f"{error}; or give every variable without one a start value "
-                             "with --init VALUE") from None
-        raise
-    fixed = _names(fix)
+    start = resolve_point(program.variables, _assignments(ctx, var), default,
+                          "; or give every variable without one a start value with --init VALUE")
+    fixed = comma_list(fix)
     check_names(fixed, program.variables, "fixed")
     hyper = {name: value for name, value in (("lr", lr), ("momentum", momentum), ("beta1", beta1),
              ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))

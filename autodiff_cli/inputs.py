@@ -35,12 +35,12 @@ def check_names(names: Iterable[str], variables: Sequence[str], what: str) -> No
 
 
 def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
-                  defaults: float | None = None) -> dict[str, float]:
+                  defaults: float | None = None, missing_hint: str = "") -> dict[str, float]:
     """The point, in the program's variable order, from the user's assignments.
 
     Raises VariableError for a value given twice, a value for a name the
     program does not use, or a variable left without a value (unless
-    ``defaults`` gives one).
+    ``defaults`` gives one); ``missing_hint`` ends the message for the last.
     """
     pairs = list(assignments)
     seen: set[str] = set()
@@ -60,16 +60,20 @@ def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
         else:
             raise VariableError(
                 f"no value for variable '{name}': give it as --{name} VALUE "
-                f"(the expression's variables: {_listing(variables)})")
+                f"(the expression's variables: {_listing(variables)}){missing_hint}")
     return point
+
+
+def comma_list(texts: Iterable[str] | None) -> list[str]:
+    """Names from options such as ``--wrt x,y`` or a repeated ``--fix y --fix z,w``."""
+    return [name.strip() for text in texts or () for name in text.split(",") if name.strip()]
 
 
 def resolve_wrt(variables: Sequence[str], wrt: str | Sequence[str] | None) -> tuple[str, ...]:
     """The variables to differentiate with respect to: a comma list, or all of them."""
     if wrt is None:
         return tuple(variables)
-    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
-    names = [n for n in names if n]
+    names = comma_list([wrt]) if isinstance(wrt, str) else [n for n in wrt if n]
     if not names:
         raise VariableError("--wrt names no variable")
     check_names(names, variables, "differentiated against")
