@@ -28,6 +28,10 @@ rung with the smallest estimate wins.  ``eps`` fixes the step instead.
 Richardson extrapolation (Ridders' method, :func:`richardson`) extrapolates
 central differences at halved steps to step 0, with an error estimate.
 
+Many points (``points``) are checked together on NumPy arrays by
+:mod:`autodiff_cli.check_batch`, which mirrors this module's ladder and kink
+test and hands back to :func:`check_point` any point that does not plainly pass.
+
 The library never prints: :func:`check_program` returns a :class:`CheckReport`.
 """
 
@@ -428,14 +432,25 @@ def _kink_ops(graph: Graph) -> list[tuple[str, frozenset[str]]]:
                 hits.append(node)
     if not hits:
         return []
+    depends = _dependencies(graph.order)
+    return [(_describe(node, [graph.scalars[id(a)].data for a in node.args]), depends[id(node)])
+            for node in hits]
+
+
+def _dependencies(order: Iterable[ast.Expr]) -> dict[int, frozenset[str]]:
+    """The variables each node depends on, by id; ``order`` lists arguments before their users."""
     depends: dict[int, frozenset[str]] = {}
-    for node in graph.order:
+    for node in order:
         if isinstance(node, ast.Var):
             depends[id(node)] = frozenset((node.name,))
         else:
             depends[id(node)] = frozenset().union(*(depends[id(a)] for a in ast.children(node)))
-    return [(_describe(node, [graph.scalars[id(a)].data for a in node.args]), depends[id(node)])
-            for node in hits]
+    return depends
+
+
+def dependencies(program: ast.Program) -> dict[int, frozenset[str]]:
+    """The variables each node of ``program`` depends on, by the node's id."""
+    return _dependencies(ast.postorder(program.result))
 
 
 def rounding_error(graph: Graph) -> float:
@@ -534,6 +549,13 @@ def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, floa
                       _worst(c.abs_error for c in checks), _worst(c.rel_error for c in checks), note)
 
 
+def batchable(settings: CheckSettings) -> bool:
+    """Whether many points are checked together on arrays (:mod:`autodiff_cli.check_batch`):
+    the central and forward ladders in reverse mode are; Richardson's adaptive tables and
+    forward mode's dual numbers run point by point."""
+    return settings.method in ("central", "forward") and settings.mode == "reverse"
+
+
 def sample_points(variables: Sequence[str], fixed: Mapping[str, float], count: int, seed: int,
                   bounds: tuple[float, float] = RANGE) -> list[dict[str, float]]:
     """``count`` points: the ``fixed`` values, the other variables uniform in ``bounds``."""
@@ -565,7 +587,12 @@ def check_program(program: ast.Program, assignments: Iterable[Assignment],
         points = sample_points(program.variables, fixed, settings.points, settings.seed,
                                settings.sample_range)
     f = float_function(program)
-    checked = [check_point(program, f, point, names, settings, i) for i, point in enumerate(points)]
+    if settings.points is not None and batchable(settings):
+        from .check_batch import check_points  # NumPy: imported only for many points
+
+        checked = check_points(program, f, points, names, settings)
+    else:
+        checked = [check_point(program, f, point, names, settings, i) for i, point in enumerate(points)]
     checked.sort(key=lambda p: (p.ok, -_badness(p, settings)))
     return CheckReport(program.source, settings, names, tuple(checked),
                        all(p.ok for p in checked), _worst(p.max_abs_error for p in checked),

@@ -193,6 +193,13 @@ class Tape:
     adjoints: tuple[str, ...]
     """The names holding the partial derivatives, one per variable in ``wrt``."""
     namespace: dict[str, Any]
+    rounding: tuple[tuple[str, str], ...] = ()
+    """(value, adjoint) of every operation that depends on a variable in ``wrt`` and
+    that the reverse sweep reaches, in evaluation order: what a rounding-error bound
+    sums (:func:`autodiff_cli.check.rounding_error`)."""
+    kinks: tuple[tuple[ast.Apply, str], ...] = ()
+    """Each operation with a kink that depends on a variable in ``wrt``, and the text of
+    its registry's ``kink`` test on its arguments."""
 
 
 def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fast",
@@ -275,7 +282,18 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
     for variable in wrt:
         found = adjoint.get(var_ids.get(variable, -1), 0.0)
         grads.append(found if isinstance(found, str) else ns.constant(found))
-    return Tape(params, tuple(forward), tuple(reverse), output, tuple(grads), ns.values)
+    rounding: list[tuple[str, str]] = []
+    kinks: list[tuple[ast.Apply, str]] = []
+    for node in order:
+        if not isinstance(node, ast.Apply) or id(node) not in needs_grad:
+            continue
+        if id(node) in adjoint:
+            found = adjoint[id(node)]
+            rounding.append((name[id(node)], found if isinstance(found, str) else ns.constant(found)))
+        if node.op.kink is not None:
+            kinks.append((node, writer.call_function(node.op.kink, [name[id(a)] for a in node.args])))
+    return Tape(params, tuple(forward), tuple(reverse), output, tuple(grads), ns.values,
+                tuple(rounding), tuple(kinks))
 
 
 def _product(writer: _Writer, adjoint: str | float, partial: Any) -> str | float:
@@ -327,7 +345,7 @@ class Compiled:
     value_and_grad: Callable[..., tuple[float, tuple[float, ...]]]
     value: Callable[..., float]
     program: ast.Program
-    _lazy: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+    _lazy: dict[str, _NumpyFlavour] = field(default_factory=dict, repr=False)
     """Flavours written on first use (the NumPy one)."""
 
     def at_points(self, *columns: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -337,24 +355,81 @@ class Compiled:
         may differ from the math module's in the last bit, so these agree with
         ``value_and_grad`` to rounding, not bit for bit.
         """
+        value, grads = self._on_arrays("value_and_grad", columns)
+        return value, tuple(grads)
+
+    def values_at(self, *columns: Any) -> Any:
+        """The value alone at many points at once (no reverse sweep): an array."""
+        value: Any = self._on_arrays("value", columns)[0]
+        return value
+
+    def inspect_points(self, *columns: Any) -> PointsDetail:
+        """:meth:`at_points`, with what a gradient check needs to know besides (:class:`PointsDetail`)."""
+        value, grads, terms, kinks = self._on_arrays("inspect", columns)
+        return PointsDetail(value, tuple(grads), terms, tuple(zip(self._numpy().kinks, kinks)))
+
+    def _on_arrays(self, function: str, columns: Sequence[Any]) -> list[Any]:
+        """Call one of the NumPy functions; every array it returns has the broadcast shape."""
         import numpy as np
 
         arrays = [np.asarray(c, dtype=np.float64) for c in columns]
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
         with np.errstate(all="ignore"):
-            value, grads = self._numpy()(*arrays)
-        return (np.broadcast_to(np.asarray(value, dtype=np.float64), shape).copy(),
-                tuple(np.broadcast_to(np.asarray(g, dtype=np.float64), shape).copy() for g in grads))
+            results = self._numpy().functions[function](*arrays)
 
-    def _numpy(self) -> Callable[..., Any]:
+        def full(value: Any, dtype: Any = np.float64) -> Any:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), shape).copy()
+
+        out: list[Any] = [full(results if function == "value" else results[0])]
+        if function != "value":
+            out.append([full(g) for g in results[1]])
+        if function == "inspect":
+            out.append([(full(t), full(g)) for t, g in results[2]])
+            out.append([full(k, bool) for k in results[3]])
+        return out
+
+    def _numpy(self) -> _NumpyFlavour:
+        """The NumPy flavour, written on first use: value_and_grad, value and inspect."""
         if "numpy" not in self._lazy:
             tape = build_tape(self.program, self.wrt, "numpy")
             args = ", ".join(tape.params)
-            grads = "(" + "".join(f"{g}, " for g in tape.adjoints) + ")"
-            source = (f"def value_and_grad({args}):\n" + _indent(tape.forward + tape.reverse, 1)
-                      + f"    return {tape.output}, {grads}\n")
-            self._lazy["numpy"] = _define(source, tape.namespace)["value_and_grad"]
+            grads = _tuple(tape.adjoints)
+            terms = _tuple([f"({t}, {g})" for t, g in tape.rounding])
+            kinks = _tuple([test for _, test in tape.kinks])
+            both = _indent(tape.forward + tape.reverse, 1)
+            source = (f"def value_and_grad({args}):\n{both}    return {tape.output}, {grads}\n\n"
+                      f"def value({args}):\n{_indent(tape.forward, 1)}    return {tape.output}\n\n"
+                      f"def inspect({args}):\n{both}"
+                      f"    return {tape.output}, {grads}, {terms}, {kinks}\n")
+            defined = _define(source, tape.namespace)
+            self._lazy["numpy"] = _NumpyFlavour(
+                {name: defined[name] for name in ("value_and_grad", "value", "inspect")},
+                tuple(node for node, _ in tape.kinks))
         return self._lazy["numpy"]
+
+
+@dataclass(frozen=True, slots=True)
+class _NumpyFlavour:
+    functions: dict[str, Callable[..., Any]]
+    kinks: tuple[ast.Apply, ...]
+    """The operations whose kink tests ``inspect`` returns, in the same order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PointsDetail:
+    """What :meth:`Compiled.inspect_points` returns: arrays, one entry per point."""
+
+    value: Any
+    grads: tuple[Any, ...]
+    """One array per variable in ``wrt``."""
+    rounding: list[tuple[Any, Any]]
+    """(value, adjoint) of each operation a rounding-error bound sums, as in :attr:`Tape.rounding`."""
+    kinks: tuple[tuple[ast.Apply, Any], ...]
+    """Each operation with a kink that depends on ``wrt``, and where it is exactly at its kink."""
+
+
+def _tuple(items: Sequence[str]) -> str:
+    return "(" + "".join(f"{item}, " for item in items) + ")"
 
 
 def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> Compiled:
@@ -368,7 +443,7 @@ def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> C
     ns = _Namespace()
     fast = build_tape(program, names, "fast", ns)
     args = ", ".join(fast.params)
-    grads = "(" + "".join(f"{g}, " for g in fast.adjoints) + ")"
+    grads = _tuple(fast.adjoints)
     source = (
         f"def value_and_grad({args}):\n"
         "    try:\n"
@@ -387,7 +462,7 @@ def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> C
 
     def define_safe() -> None:
         safe = build_tape(program, names, "safe")
-        safe_grads = "(" + "".join(f"{g}, " for g in safe.adjoints) + ")"
+        safe_grads = _tuple(safe.adjoints)
         safe_source = (
             f"def _safe_value_and_grad({args}):\n"
             + _indent(safe.forward + safe.reverse, 1)

@@ -70,7 +70,8 @@ class Op:
     usual case) derives it from ``partials``; see :func:`jvp`."""
     kink: Callable[..., bool] | None = None
     """``kink(*args)``: True where the operation is not differentiable (a kink or a jump), so
-    that its derivative there is a convention; None for smooth operations."""
+    that its derivative there is a convention; None for smooth operations.  Written with
+    comparisons only, so that on NumPy arrays it gives the answer at every point at once."""
     arity: int = field(init=False)
 
     def __post_init__(self) -> None:

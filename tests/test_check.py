@@ -81,12 +81,15 @@ def one_op_program(op: Op) -> ast.Program:
 
 
 def off_by_one_part_in_10000(op: Op) -> Op:
-    """The operation with every partial rule wrong by one part in 10,000 (at least 1e-4)."""
+    """The operation with every partial rule wrong by one part in 10,000 (at least 1e-4).
+
+    Written against the algebra ``m``, like the registry's rules, so that it works in
+    every interpreter (floats, Scalars, compiled code)."""
 
     def wrong(rule: Callable[..., Any]) -> Callable[..., Any]:
         def rule_(m: Any, *args: Any) -> Any:
             value = rule(m, *args)
-            return value + 1e-4 * max(1.0, abs(value))
+            return value + 1e-4 * m.sqrt(1.0 + value * value)  # sqrt(1+v^2) >= max(1, |v|)
         return rule_
 
     return Op(op.name, op.forward, tuple(wrong(r) for r in op.partials), op.doc,

@@ -1,0 +1,186 @@
+"""The gradient check at many points at once, on NumPy arrays.
+
+``check --points N`` runs the check of :mod:`autodiff_cli.check` at every
+point together: the compiled NumPy form gives the value, the gradient, the
+rounding-error bound and the kink tests at all points in one call, and each
+rung of the step ladder, and each step of the kink test, is one more call on
+arrays.  No Python loop runs over the points to compute anything.
+
+The per-point check in :mod:`autodiff_cli.check` is the reference: this module
+mirrors its central and forward ladders and its kink test step for step, and a
+test holds the two together.  A point goes to the per-point check instead, for
+its notes, whenever anything about it is out of the ordinary: a variable fails,
+a value is not finite, the ladder finds nothing to compare, or an operation
+sits exactly at its kink.  Richardson's adaptive tables and forward mode's
+dual numbers run per point.
+
+NumPy's transcendental functions may differ from the math module's in the last
+bit, so the numbers agree with the per-point check's to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import expr as ast
+from .check import (
+    _EPS,
+    _LADDER,
+    CheckSettings,
+    FloatFunction,
+    PointCheck,
+    VariableCheck,
+    _relative,
+    _worst,
+    check_point,
+    dependencies,
+)
+from .compile import Compiled, compile_program
+
+_RUNGS = np.asarray(_LADDER)[:, None]
+"""The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
+
+
+def check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
+                 wrt: Sequence[str], settings: CheckSettings) -> list[PointCheck]:
+    """:func:`autodiff_cli.check.check_point` at every point, in the order given."""
+    if not program.variables:  # nothing to put in arrays
+        return [check_point(program, f, point, wrt, settings, i) for i, point in enumerate(points)]
+    with np.errstate(all="ignore"):
+        return _check_points(program, f, points, wrt, settings)
+
+
+def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
+                  wrt: Sequence[str], settings: CheckSettings) -> list[PointCheck]:
+    compiled = compile_program(program, wrt)
+    columns = [np.array([point[name] for point in points], dtype=np.float64)
+               for name in program.variables]
+    detail = compiled.inspect_points(*columns)
+    value = detail.value
+    noise = _EPS * _rounding_total(detail.rounding)
+    depends = dependencies(program)
+    plain = np.isfinite(value)
+    numeric: list[tuple[Any, Any, Any | None]] = []
+    for name, autodiff in zip(wrt, detail.grads):
+        arg = program.variables.index(name)
+        for node, at_kink in detail.kinks:
+            if name in depends[id(node)]:
+                plain &= ~at_kink
+        estimate, step, error, kink_step, found = _estimate(compiled, columns, arg, value, noise, settings)
+        abs_error = np.abs(autodiff - estimate)
+        tolerance = settings.atol + settings.rtol * np.abs(estimate)
+        agree = abs_error <= tolerance
+        finite = np.isfinite(autodiff) & np.isfinite(estimate)
+        kink = _kink_gap(compiled, columns, arg, kink_step, value, tolerance)
+        plain &= found & agree & finite & ~kink
+        numeric.append((estimate, step, error))
+
+    checked: list[PointCheck | None] = [None] * len(points)
+    for i in np.flatnonzero(~plain).tolist():
+        checked[i] = check_point(program, f, points[i], wrt, settings, i)
+    _fill_plain(checked, points, wrt, value, detail.grads, numeric)
+    return [c for c in checked if c is not None]
+
+
+def _fill_plain(checked: list[PointCheck | None], points: Sequence[Mapping[str, float]],
+                wrt: Sequence[str], value: Any, grads: Sequence[Any],
+                numeric: Sequence[tuple[Any, Any, Any | None]]) -> None:
+    """The PointCheck of every point that passed plainly (the empty places in ``checked``)."""
+    values = value.tolist()
+    columns = [(g.tolist(), e.tolist(), s.tolist(), [None] * len(values) if err is None else err.tolist())
+               for g, (e, s, err) in zip(grads, numeric)]
+    for i, done in enumerate(checked):
+        if done is not None:
+            continue
+        variables = []
+        for name, (autodiff, estimate, step, error) in zip(wrt, columns):
+            gap = abs(autodiff[i] - estimate[i])
+            variables.append(VariableCheck(name, autodiff[i], estimate[i], gap,
+                                           _relative(gap, estimate[i]), step[i], error[i], True))
+        checked[i] = PointCheck(i, dict(points[i]), values[i], tuple(variables), True,
+                                _worst(v.abs_error for v in variables),
+                                _worst(v.rel_error for v in variables))
+
+
+def _rounding_total(terms: Sequence[tuple[Any, Any]]) -> Any:
+    """:func:`autodiff_cli.check.rounding_error` without its factor eps: the sum of
+    |value * adjoint| over the operations whose adjoint is not zero."""
+    total = np.zeros(())
+    for value, adjoint in terms:
+        total = total + np.where(adjoint != 0.0, np.abs(value * adjoint), 0.0)
+    return total
+
+
+def _moved(columns: Sequence[Any], arg: int, x: Any) -> list[Any]:
+    moved = list(columns)
+    moved[arg] = x
+    return moved
+
+
+def _estimate(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
+              settings: CheckSettings) -> tuple[Any, Any, Any, Any, Any]:
+    """The numeric derivative in argument ``arg`` at every point, as in check's ``_estimate``:
+    (estimate, its step, its error estimate or None, the central ladder's step, which the kink
+    test starts from, and where all of it was found)."""
+    step, central, error, found = _ladder(compiled, columns, arg, value, noise, central=True)
+    if settings.eps is not None:
+        x = columns[arg]
+        up, down = x + settings.eps, x - settings.eps
+        found = found & (up != down)  # else the step is below the resolution of x
+        if settings.method == "forward":
+            down = x
+        f = compiled.values_at
+        estimate = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)
+        return estimate, np.full_like(x, settings.eps), None, step, found
+    if settings.method == "forward":
+        at, estimate, error, found_forward = _ladder(compiled, columns, arg, value, noise, central=False)
+        return estimate, at, error, step, found & found_forward
+    return central, step, error, step, found
+
+
+def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
+            central: bool) -> tuple[Any, Any, Any, Any]:
+    """check's ``_ladder`` at every point: the step, the difference and its error estimate at the
+    rung with the smallest estimated error, and where there was one."""
+    x = columns[arg]
+    h = np.maximum(1.0, np.abs(x)) * _RUNGS
+    up, down = x + h, x - h
+    rungs = np.cumprod(up != down, axis=0).sum(axis=0)  # the ladder stops where x+h == x-h
+    if central:
+        f = compiled.values_at
+        difference = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)
+        distance = up - down
+    else:
+        difference = (compiled.values_at(*_moved(columns, arg, up)) - value) / (up - x)
+        distance = up - x
+    rounding = 2.0 * noise / distance
+    d = difference
+    left, right = np.abs(d[1:-1] - d[:-2]), np.abs(d[1:-1] - d[2:])
+    error = np.where(right > left, right, left) + rounding[1:-1]  # Python's max(left, right)
+    inner = np.arange(1, len(_LADDER) - 1)[:, None]
+    error = np.where((inner < rungs - 1) & ~np.isnan(error), error, math.inf)
+    best = np.argmin(error, axis=0)
+    pick = (best, np.arange(error.shape[1]))
+    found = error[pick] < math.inf
+    return h[1:-1][pick], d[1:-1][pick], error[pick], found
+
+
+def _kink_gap(compiled: Compiled, columns: Sequence[Any], arg: int, step: Any, center: Any,
+              tolerance: Any) -> Any:
+    """check's ``_kink_gap`` at every point: where the one-sided differences disagree beyond
+    ``tolerance`` by the same amount, within a factor of 2, at 10 times the step, the step and
+    a tenth of it."""
+    x = columns[arg]
+    f = compiled.values_at
+    h = step * np.array([[10.0], [1.0], [0.1]])
+    up, down = x + h, x - h
+    right = (f(*_moved(columns, arg, up)) - center) / (up - x)
+    left = (center - f(*_moved(columns, arg, down))) / (x - down)
+    usable = np.all(up != down, axis=0) & np.all(np.isfinite(right) & np.isfinite(left), axis=0)
+    wide, mid, narrow = np.abs(right - left)
+    return usable & (mid > tolerance) & (0.5 * wide <= mid) & (mid <= 2.0 * wide) \
+        & (0.5 * mid <= narrow) & (narrow <= 2.0 * mid)

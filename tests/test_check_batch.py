@@ -1,0 +1,156 @@
+"""check --points on arrays (check_batch) against the per-point check, its reference."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autodiff_cli import check_batch
+from autodiff_cli.check import (
+    CheckSettings,
+    PointCheck,
+    batchable,
+    check,
+    check_point,
+    check_program,
+    float_function,
+    sample_points,
+)
+from autodiff_cli.compile import compile_program
+from autodiff_cli.parser import parse
+from tests.test_check import expressions
+
+# Only + - * / and sqrt: correctly rounded in NumPy and in the math module alike, so the
+# two paths compute the same bits and must give equal reports.
+EXACT = ("(1-x)^2 + 100*(y-x^2)^2", "x*y/(1 + x*x) - z", "sqrt(1 + x*x + y*y) * (x - 2*y*z)",
+         "(x + y + z)^2 * x - x*y*z", "x / (2 + y*y) + sqrt(3 + z)")
+
+
+def per_point(source: str, settings: CheckSettings, fixed: dict[str, float] | None = None
+              ) -> list[PointCheck]:
+    """The reference: every point checked on its own, in drawing order."""
+    program = parse(source)
+    fixed = fixed or {}
+    assert settings.points is not None
+    points = sample_points(program.variables, fixed, settings.points, settings.seed,
+                           settings.sample_range)
+    f = float_function(program)
+    return [check_point(program, f, p, program.variables, settings, i) for i, p in enumerate(points)]
+
+
+def batched(source: str, settings: CheckSettings, fixed: dict[str, float] | None = None
+            ) -> list[PointCheck]:
+    """check_program's points, back in drawing order."""
+    report = check(source, settings=settings, **(fixed or {}))
+    return sorted(report.points, key=lambda p: p.index)
+
+
+def same(mine: list[PointCheck], reference: list[PointCheck]) -> bool:
+    """Equal reports, nan equal to nan (the dataclasses' == says nan != nan)."""
+    return repr(mine) == repr(reference)
+
+
+def count_per_point(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the points that check_batch hands to the per-point check."""
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> PointCheck:
+        calls.append(1)
+        return check_point(*args, **kwargs)
+
+    monkeypatch.setattr(check_batch, "check_point", counted)
+    return calls
+
+
+@pytest.mark.parametrize("source", EXACT)
+@pytest.mark.parametrize("options", [{}, {"method": "forward"}, {"eps": 1e-5},
+                                     {"eps": 1e-4, "method": "forward"}])
+def test_arrays_give_exactly_the_per_point_report(source: str, options: dict[str, Any]) -> None:
+    at = CheckSettings(points=40, seed=5, **options)
+    assert same(batched(source, at), per_point(source, at))
+
+
+@pytest.mark.parametrize("source", EXACT[:2])
+def test_no_point_is_checked_alone_when_all_is_plain(source: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_per_point(monkeypatch)
+    report = check(source, settings=CheckSettings(points=200, seed=1))
+    assert report.ok and len(report.points) == 200 and not calls
+
+
+@settings(max_examples=40, deadline=None)
+@given(source=expressions(), seed=st.integers(0, 2**32 - 1),
+       method=st.sampled_from(["central", "forward"]))
+def test_arrays_agree_with_the_per_point_check_to_rounding(source: str, seed: int,
+                                                          method: str) -> None:
+    at = CheckSettings(points=4, seed=seed, method=method)  # type: ignore[arg-type]
+    for mine, reference in zip(batched(source, at), per_point(source, at), strict=True):
+        assert mine.point == reference.point and mine.ok == reference.ok
+        assert math.isclose(mine.value, reference.value, rel_tol=1e-12, abs_tol=1e-12)
+        for v, r in zip(mine.variables, reference.variables, strict=True):
+            assert v.name == r.name and v.ok == r.ok
+            assert math.isclose(v.autodiff, r.autodiff, rel_tol=1e-12, abs_tol=1e-12)
+            # Both estimates are within their tolerance of the same derivative.
+            assert abs(v.numeric - r.numeric) <= 2 * (at.atol + at.rtol * abs(r.numeric))
+
+
+def test_a_point_at_a_kink_gets_the_per_point_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_per_point(monkeypatch)
+    at = CheckSettings(points=6, seed=2)
+    mine = batched("relu(x) * y", at, {"x": 0.0})
+    assert same(mine, per_point("relu(x) * y", at, {"x": 0.0}))
+    assert len(calls) == 6 and not any(p.ok for p in mine)
+    assert all(p.variables[0].kink and "relu(0.0) is at its kink" in (p.variables[0].note or "")
+               for p in mine)
+    # y is smooth, but its check shares the point, and a point is checked whole.
+    assert all(p.variables[1].ok for p in mine)
+
+
+def test_a_kink_near_no_operation_is_found_by_the_one_sided_differences() -> None:
+    # x - 0.1 + 1e-17 is 1e-17 at x = 0.1: abs is not at its kink, but every step crosses it.
+    at = CheckSettings(points=3, seed=0)
+    source = "abs(x - 0.1 + 1e-17) + y"
+    mine = batched(source, at, {"x": 0.1})
+    assert same(mine, per_point(source, at, {"x": 0.1}))
+    assert all(not p.ok and p.variables[0].kink for p in mine)
+    assert "the one-sided differences disagree" in (mine[0].variables[0].note or "")
+
+
+def test_the_kink_test_on_arrays() -> None:
+    compiled = compile_program(parse("abs(x) + y"))
+    columns = [np.array([0.0, 1.0, -1e-20]), np.array([2.0, 2.0, 2.0])]
+    center = compiled.values_at(*columns)
+    step = np.full(3, 1e-6)
+    kink = check_batch._kink_gap(compiled, columns, 0, step, center, np.full(3, 1e-5))
+    assert kink.tolist() == [True, False, True]
+    assert check_batch._kink_gap(compiled, columns, 1, step, center, np.full(3, 1e-5)).tolist() == \
+        [False, False, False]
+
+
+def test_non_finite_points_and_passing_points_mix_in_one_report() -> None:
+    at = CheckSettings(points=30, seed=1, sample_range=(-1.0, 1.0))
+    mine = batched("log(x) + y", at)
+    reference = per_point("log(x) + y", at)
+    assert [p.ok for p in mine] == [p.ok for p in reference] == [p.point["x"] > 0 for p in mine]
+    assert [p.note for p in mine] == [p.note for p in reference]
+
+
+def test_a_fixed_step_below_the_resolution_of_x_fails_with_the_reason() -> None:
+    at = CheckSettings(points=3, seed=0, eps=1e-30)
+    mine = batched("x * y", at, {"x": 1.0})
+    assert same(mine, per_point("x * y", at, {"x": 1.0}))
+    assert "below the resolution" in (mine[0].variables[0].note or "")
+
+
+def test_richardson_and_forward_mode_run_point_by_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert batchable(CheckSettings()) and batchable(CheckSettings(method="forward"))
+    assert not batchable(CheckSettings(method="richardson"))
+    assert not batchable(CheckSettings(mode="forward"))
+    calls = count_per_point(monkeypatch)
+    assert check_program(parse("x*y"), [], settings=CheckSettings(points=3, mode="forward")).ok
+    assert not calls  # check_batch was not used
