@@ -34,8 +34,6 @@ from .check import (
     FloatFunction,
     PointCheck,
     VariableCheck,
-    _relative,
-    _worst,
     check_point,
     dependencies,
 )
@@ -89,21 +87,23 @@ def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mappi
 def _fill_plain(checked: list[PointCheck | None], points: Sequence[Mapping[str, float]],
                 wrt: Sequence[str], value: Any, grads: Sequence[Any],
                 numeric: Sequence[tuple[Any, Any, Any | None]]) -> None:
-    """The PointCheck of every point that passed plainly (the empty places in ``checked``)."""
+    """The PointCheck of every point that passed plainly (the empty places in ``checked``):
+    every number finite, so the largest errors are plain maxima."""
+    gaps = [np.abs(g - estimate) for g, (estimate, _, _) in zip(grads, numeric)]
+    relative = [np.where(gap == 0.0, 0.0, gap / np.abs(estimate))  # x/0 = inf, as _relative has it
+                for gap, (estimate, _, _) in zip(gaps, numeric)]
+    columns = [(g.tolist(), estimate.tolist(), gap.tolist(), rel.tolist(), step.tolist(),
+                [None] * len(points) if error is None else error.tolist())
+               for g, (estimate, step, error), gap, rel in zip(grads, numeric, gaps, relative)]
     values = value.tolist()
-    columns = [(g.tolist(), e.tolist(), s.tolist(), [None] * len(values) if err is None else err.tolist())
-               for g, (e, s, err) in zip(grads, numeric)]
+    largest_gap = np.max(gaps, axis=0).tolist()
+    largest_rel = np.max(relative, axis=0).tolist()
     for i, done in enumerate(checked):
-        if done is not None:
-            continue
-        variables = []
-        for name, (autodiff, estimate, step, error) in zip(wrt, columns):
-            gap = abs(autodiff[i] - estimate[i])
-            variables.append(VariableCheck(name, autodiff[i], estimate[i], gap,
-                                           _relative(gap, estimate[i]), step[i], error[i], True))
-        checked[i] = PointCheck(i, dict(points[i]), values[i], tuple(variables), True,
-                                _worst(v.abs_error for v in variables),
-                                _worst(v.rel_error for v in variables))
+        if done is None:
+            variables = tuple(VariableCheck(name, g[i], e[i], gap[i], rel[i], step[i], error[i], True)
+                              for name, (g, e, gap, rel, step, error) in zip(wrt, columns))
+            checked[i] = PointCheck(i, dict(points[i]), values[i], variables, True,
+                                    largest_gap[i], largest_rel[i])
 
 
 def _rounding_total(terms: Sequence[tuple[Any, Any]]) -> Any:
