@@ -1,15 +1,15 @@
 """Section 5: checking the gradient at 1,000 random points, adcli against numdifftools and torch.
 
 A check compares the analytic gradient with a numerical one at each point.
-`adcli check` is not on this branch yet: :func:`adcli_check_cli` is the hook
-for it (it prints "not available" while the command is missing).  Until then
-the same check is done here with what the library has: the compiled gradient
-(NumPy, all points at once, or one point at a time) against central differences
-of the compiled value.
+adcli's rows: ``check_program`` as ``adcli check --points`` runs it (all points
+at once on NumPy arrays, with the step chosen per point from the error
+estimate and the kink test), the same check point by point (its reference
+path), the compiled gradient alone, and the whole ``adcli check`` process.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +18,14 @@ import rivals
 from common import Report, Runner, Table, fmt_ratio, fmt_time, interleave, ratio, run_process, timed
 from problems import PROBLEMS, Problem
 
+from autodiff_cli.check import CheckSettings, check_point, float_function
+from autodiff_cli.check_batch import check_points
 from autodiff_cli.compile import compile_program
 from autodiff_cli.parser import parse
 
 CHECKED = ("rosenbrock", "ten")
-STEP = 6.055454452393343e-06
-"""Central differences: h = STEP·max(1, |x|), STEP = ε^(1/3) for float64."""
+CHECK = CheckSettings(points=1)
+"""adcli's default check (step per point from the error estimate, rtol 1e-5, atol 1e-8)."""
 
 
 @dataclass
@@ -37,10 +39,7 @@ class Settings:
 def adcli_check_cli(settings: Settings, problem: Problem) -> tuple[float, str] | None:
     """`adcli check EXPR --points N` as a whole process: (wall seconds, its last line of output).
 
-    None when this adcli has no ``check`` command.  THE HOOK for the lead: adjust the
-    arguments here to check's final interface once it is merged (the variables' ranges,
-    --json); everything else (timing, the table row) is in place.
-    """
+    None when this adcli has no ``check`` command."""
     argv = [*settings.command, "check", problem.text, "--points", str(settings.points)]
     wall, code, out, err, _ = run_process(argv, env=settings.env)
     if code == 2 and ("No such command" in err or "no such command" in err.lower()):
@@ -76,44 +75,32 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
         points = np.random.default_rng(0).uniform(-2.0, 2.0, size=(settings.points, len(problem.names)))
         rows_list = [tuple(float(v) for v in row) for row in points]
 
-        def adcli_numpy(problem: Problem = problem, points: Any = points) -> tuple[float, Any]:
-            def check() -> float:
-                compiled = compile_program(parse(problem.text))
-                columns = [points[:, i] for i in range(points.shape[1])]
-                _, grads = compiled.at_points(*columns)
-                numeric = []
-                for i, column in enumerate(columns):
-                    h = STEP * np.maximum(1.0, np.abs(column))
-                    up = compiled.at_points(*columns[:i], column + h, *columns[i + 1:])[0]
-                    down = compiled.at_points(*columns[:i], column - h, *columns[i + 1:])[0]
-                    numeric.append((up - down) / (2 * h))
-                return _max_error(np.stack(grads, 1), np.stack(numeric, 1))
-            return timed(check)
-
-        def adcli_loop(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list
-                       ) -> tuple[float, Any]:
-            def check() -> float:
-                compiled = compile_program(parse(problem.text))
-                value_and_grad, value = compiled.value_and_grad, compiled.value
-                worst = 0.0
-                for point in rows:
-                    _, grad = value_and_grad(*point)
-                    for i, x in enumerate(point):
-                        h = STEP * max(1.0, abs(x))
-                        up = value(*point[:i], x + h, *point[i + 1:])
-                        down = value(*point[:i], x - h, *point[i + 1:])
-                        worst = max(worst, abs(grad[i] - (up - down) / (2 * h)) / (1.0 + abs(grad[i])))
-                return worst
-            return timed(check)
+        def adcli_check(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list,
+                        per_point: bool = False) -> tuple[float, Any]:
+            def run() -> float:
+                program = parse(problem.text)
+                at = [dict(zip(program.variables, row)) for row in rows]
+                f = float_function(program)
+                if per_point:  # the reference path: every point on its own
+                    checked = [check_point(program, f, p, program.variables, CHECK, i)
+                               for i, p in enumerate(at)]
+                else:
+                    checked = check_points(program, f, at, program.variables, CHECK)
+                if not all(p.ok for p in checked):
+                    return math.inf
+                return max(v.abs_error / (1.0 + abs(v.autodiff)) for p in checked for v in p.variables)
+            return timed(run)
 
         def adcli_grad_only(problem: Problem = problem, points: Any = points) -> tuple[float, Any]:
             compiled = compile_program(parse(problem.text))
             columns = [points[:, i] for i in range(points.shape[1])]
             return timed(lambda: (compiled.at_points(*columns), 0.0)[1])
 
-        runners: dict[str, Runner] = {"numpy": adcli_numpy, "loop": adcli_loop, "grad_only": adcli_grad_only}
-        labels = {"numpy": "adcli library, NumPy: at_points + central differences (all points at once)",
-                  "loop": "adcli library, per point: value_and_grad + central differences of value",
+        runners: dict[str, Runner] = {
+            "numpy": adcli_check, "loop": lambda problem=problem: adcli_check(problem, per_point=True),
+            "grad_only": adcli_grad_only}
+        labels = {"numpy": "adcli check_program: all points at once on NumPy arrays (as `adcli check` runs)",
+                  "loop": "adcli, the same check point by point (its reference path)",
                   "grad_only": "adcli at_points, gradient only (compiled beforehand; no check)"}
         if numdifftools is not None:
             def nd_check(problem: Problem = problem, rows: list[tuple[float, ...]] = rows_list
@@ -164,7 +151,7 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
             rows.append([f"adcli check --points {settings.points} (whole process)", fmt_time(cli[0]),
                          fmt_time(cli[0] / settings.points), fmt_ratio(cli[0] / got["numpy"].best), cli[1]])
         report.table(Table(f"{problem.title}: {settings.points:,} points",
-                           ["check", "time (best)", "per point", "× adcli NumPy check", "largest difference"],
+                           ["check", "time (best)", "per point", "× adcli check", "largest difference"],
                            rows))
         results[key] = {name: s.best for name, s in got.items()}
     return results
