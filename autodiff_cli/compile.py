@@ -70,9 +70,11 @@ class _Namespace:
 def _numpy_function(op: Op) -> Callable[..., Any]:
     import numpy as np
 
-    if op.numpy is not None:
+    if isinstance(op.numpy, str):
         fn: Callable[..., Any] = getattr(np, op.numpy)
         return fn
+    if op.numpy is not None:
+        return op.numpy
     return np.vectorize(op.forward, otypes=[float])
 
 

@@ -63,8 +63,10 @@ class Op:
     inline: str | None = None
     """A Python expression equal to ``forward`` wherever it does not raise (``"{0} + {1}"``),
     which compiled code writes inline instead of calling a function."""
-    numpy: str | None = None
-    """The NumPy function with the same values on float64 arrays (``"arcsin"``), if any."""
+    numpy: str | Callable[..., Any] | None = None
+    """The same function on float64 arrays: a NumPy function's name (``"arcsin"``), or a
+    function written with NumPy (``_relu_array``); None falls back to calling ``forward``
+    per element."""
     tangent: Rule | None = None
     """Forward mode, ``tangent(m, args, tangents, out)``: the output's tangent.  None (the
     usual case) derives it from ``partials``; see :func:`jvp`."""
@@ -234,6 +236,56 @@ def _zmul(a: float, b: float) -> float:
     return product
 
 
+# The same functions on NumPy arrays (imported only when an array form is used), with the
+# same values at nan, infinities and signed zeros; both branches of a choice are computed,
+# and the caller silences NumPy's floating-point warnings.
+
+
+def _relu_array(x: Any) -> Any:
+    import numpy as np
+
+    return np.where(x <= 0.0, 0.0, x)
+
+
+def _sigmoid_array(x: Any) -> Any:
+    import numpy as np
+
+    z = np.exp(x)
+    return np.where(x >= 0.0, 1.0 / (1.0 + np.exp(-x)), z / (1.0 + z))
+
+
+def _softplus_array(x: Any) -> Any:
+    import numpy as np
+
+    return np.log1p(np.exp(-np.abs(x))) + np.where(x > 0.0, x, 0.0)
+
+
+def _max_array(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    # not np.maximum: max(-0.0, 0.0) is the first argument, as _max has it
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a >= b, a, b))
+
+
+def _min_array(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a <= b, a, b))
+
+
+def _zmul_array(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    product = a * b
+    return np.where(np.isnan(product) & ((a == 0.0) | (b == 0.0)), 0.0, product)
+
+
+def _log_base_array(x: Any, base: Any) -> Any:
+    import numpy as np
+
+    return np.log(x) / np.log(base)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -298,7 +350,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("log_base", _log_base,
        (lambda m, x, b, out: m.div(1.0, x * m.log(b)), lambda m, x, b, out: -m.div(out, b * m.log(b))),
        "log(x, b) = ln x/ln b; d/dx = 1/(x ln b), d/db = -log(x, b)/(b ln b)",
-       spellings=("log",)),
+       spellings=("log",), numpy=_log_base_array),
     Op("sqrt", _sqrt, (lambda m, x, out: m.div(0.5, out),), "sqrt(x); d/dx = 1/(2 sqrt(x))",
        spellings=("sqrt",), fast=math.sqrt, numpy="sqrt"),
     Op("cbrt", _cbrt, (lambda m, x, out: m.div(1.0, 3.0 * out * out),),
@@ -312,29 +364,30 @@ OPERATIONS: tuple[Op, ...] = (
     Op("sign", _sign, (lambda m, x, out: 0.0,), "sign(x) in {-1, 0, 1}; d/dx = 0",
        spellings=("sign",), numpy="sign", kink=lambda x: x == 0.0),
     Op("relu", _relu, (lambda m, x, out: m.relu(m.sign(x)),),
-       "max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)", spellings=("relu",),
+       "max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)", spellings=("relu",), numpy=_relu_array,
        kink=lambda x: x == 0.0),
     Op("max", _max,
        (lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5,
         lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5),
        "max(a, b); d/da = 1 where a > b, 1/2 where a = b, else 0", spellings=("max",),
-       numpy="maximum", kink=lambda a, b: a == b),
+       numpy=_max_array, kink=lambda a, b: a == b),
     Op("min", _min,
        (lambda m, a, b, out: (1.0 - m.sign(a - b)) * 0.5,
         lambda m, a, b, out: (1.0 + m.sign(a - b)) * 0.5),
        "min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0", spellings=("min",),
-       numpy="minimum", kink=lambda a, b: a == b),
+       numpy=_min_array, kink=lambda a, b: a == b),
     # smooth activations and special functions
     Op("sigmoid", _sigmoid, (lambda m, x, out: out * (1.0 - out),),
-       "1/(1 + e^-x); d/dx = sigmoid(x)(1 - sigmoid(x))", spellings=("sigmoid",)),
+       "1/(1 + e^-x); d/dx = sigmoid(x)(1 - sigmoid(x))", spellings=("sigmoid",), numpy=_sigmoid_array),
     Op("softplus", _softplus, (lambda m, x, out: m.sigmoid(x),),
-       "log(1 + e^x); d/dx = sigmoid(x)", spellings=("softplus",)),
+       "log(1 + e^x); d/dx = sigmoid(x)", spellings=("softplus",), numpy=_softplus_array),
+    # erf: NumPy has none (SciPy does), so arrays call math.erf per element
     Op("erf", math.erf, (lambda m, x, out: _TWO_OVER_SQRT_PI * m.exp(-(x * x)),),
        "erf(x); d/dx = 2/sqrt(pi) e^(-x^2)", spellings=("erf",)),
     # helper for derivative rules: a product whose zero factor wins over inf and nan
     Op("zmul", _zmul, (lambda m, a, b, out: b, lambda m, a, b, out: a),
        "a*b, but 0 when a factor is 0 (0*x^-1 at x = 0 and inf*0.5^inf are 0); d/da = b, d/db = a",
-       public=False),
+       public=False, numpy=_zmul_array),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}

@@ -7,6 +7,7 @@ one line in strategies.DOMAINS (where it is smooth), which
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
@@ -295,3 +296,35 @@ def test_the_log_term_appears_only_for_an_exponent_that_depends_on_a_variable() 
     x, y = Scalar(-2.0), Scalar(2.0)
     (x ** y).backward()
     assert x.grad == -4.0 and y.grad is not None and math.isnan(y.grad)
+
+
+# ---------------------------------------------------------------- array forms
+
+_SPECIAL = (-math.inf, -1e300, -3.5, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.0, 3.5,
+            1e300, math.inf, math.nan)
+
+
+def _same_float(got: float, want: float) -> bool:
+    """Equal with the same sign of zero, both nan, or within a few ulps (NumPy's
+    transcendental functions may round differently from libm's)."""
+    if math.isnan(want) or math.isnan(got):
+        return math.isnan(want) and math.isnan(got)
+    if want == 0.0 or math.isinf(want):
+        return got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+    return abs(got - want) <= 4 * math.ulp(want)
+
+
+@pytest.mark.parametrize("op", list(OPS.values()), ids=lambda op: op.name)
+def test_array_form_agrees_with_forward_everywhere(op: Op) -> None:
+    """What the NumPy path computes for an operation, element by element, is what its
+    forward function computes: at nan, the infinities and signed zeros too."""
+    np = pytest.importorskip("numpy")
+    from autodiff_cli.compile import _numpy_function
+
+    rows = list(itertools.product(_SPECIAL, repeat=op.arity))
+    columns = [np.array([row[i] for row in rows]) for i in range(op.arity)]
+    with np.errstate(all="ignore"):
+        got = np.broadcast_to(_numpy_function(op)(*columns), (len(rows),)).tolist()
+    bad = [(row, g, op.forward(*row)) for row, g in zip(rows, got)
+           if not _same_float(g, op.forward(*row))]
+    assert not bad, bad[:5]
