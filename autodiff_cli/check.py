@@ -551,9 +551,9 @@ def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, floa
 
 def batchable(settings: CheckSettings) -> bool:
     """Whether many points are checked together on arrays (:mod:`autodiff_cli.check_batch`):
-    the central and forward ladders in reverse mode are; Richardson's adaptive tables and
-    forward mode's dual numbers run point by point."""
-    return settings.method in ("central", "forward") and settings.mode == "reverse"
+    the central and forward ladders are, in either mode; Richardson's adaptive tables run
+    point by point."""
+    return settings.method in ("central", "forward")
 
 
 def sample_points(variables: Sequence[str], fixed: Mapping[str, float], count: int, seed: int,

@@ -11,8 +11,9 @@ mirrors its central and forward ladders and its kink test step for step, and a
 test holds the two together.  A point goes to the per-point check instead, for
 its notes, whenever anything about it is out of the ordinary: a variable fails,
 a value is not finite, the ladder finds nothing to compare, or an operation
-sits exactly at its kink.  Richardson's adaptive tables and forward mode's
-dual numbers run per point.
+sits exactly at its kink.  Forward mode runs on arrays too (one sweep per
+variable, :func:`autodiff_cli.forward.forward_gradient_arrays`); Richardson's
+adaptive tables run per point.
 
 NumPy's transcendental functions may differ from the math module's in the last
 bit, so the numbers agree with the per-point check's to rounding.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,7 @@ from .check import (
     dependencies,
 )
 from .compile import Compiled, compile_program
+from .forward import forward_gradient_arrays
 
 _RUNGS = np.asarray(_LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
@@ -60,48 +63,71 @@ def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mappi
     detail = compiled.inspect_points(*columns)
     value = detail.value
     noise = _EPS * _rounding_total(detail.rounding)
+    forward: Sequence[Any | None] = [None] * len(wrt)
+    if settings.mode == "forward":
+        tangents = forward_gradient_arrays(program, dict(zip(program.variables, columns)), wrt)
+        forward = [np.broadcast_to(np.asarray(t, dtype=np.float64), value.shape) for t in tangents]
     depends = dependencies(program)
     plain = np.isfinite(value)
-    numeric: list[tuple[Any, Any, Any | None]] = []
-    for name, autodiff in zip(wrt, detail.grads):
+    checks: list[_Columns] = []
+    for name, autodiff, tangent in zip(wrt, detail.grads, forward):
         arg = program.variables.index(name)
         for node, at_kink in detail.kinks:
             if name in depends[id(node)]:
                 plain &= ~at_kink
         estimate, step, error, kink_step, found = _estimate(compiled, columns, arg, value, noise, settings)
         abs_error = np.abs(autodiff - estimate)
-        tolerance = settings.atol + settings.rtol * np.abs(estimate)
-        agree = abs_error <= tolerance
         finite = np.isfinite(autodiff) & np.isfinite(estimate)
+        agree = np.ones(value.shape, dtype=bool)
+        if tangent is not None:  # forward mode too: both against the estimate, and each other
+            abs_error = np.maximum(abs_error, np.abs(tangent - estimate))
+            finite &= np.isfinite(tangent)
+            agree = np.abs(autodiff - tangent) <= settings.atol + settings.rtol * np.abs(autodiff)
+        tolerance = settings.atol + settings.rtol * np.abs(estimate)
+        agree &= abs_error <= tolerance
         kink = _kink_gap(compiled, columns, arg, kink_step, value, tolerance)
         plain &= found & agree & finite & ~kink
-        numeric.append((estimate, step, error))
+        checks.append(_Columns(name, autodiff, tangent, estimate, abs_error, step, error))
 
     checked: list[PointCheck | None] = [None] * len(points)
     for i in np.flatnonzero(~plain).tolist():
         checked[i] = check_point(program, f, points[i], wrt, settings, i)
-    _fill_plain(checked, points, wrt, value, detail.grads, numeric)
+    _fill_plain(checked, points, value, checks)
     return [c for c in checked if c is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """One variable's check at every point: VariableCheck's fields as arrays."""
+
+    name: str
+    autodiff: Any
+    forward: Any | None
+    numeric: Any
+    abs_error: Any
+    step: Any
+    error_estimate: Any | None
+
+
 def _fill_plain(checked: list[PointCheck | None], points: Sequence[Mapping[str, float]],
-                wrt: Sequence[str], value: Any, grads: Sequence[Any],
-                numeric: Sequence[tuple[Any, Any, Any | None]]) -> None:
+                value: Any, checks: Sequence[_Columns]) -> None:
     """The PointCheck of every point that passed plainly (the empty places in ``checked``):
     every number finite, so the largest errors are plain maxima."""
-    gaps = [np.abs(g - estimate) for g, (estimate, _, _) in zip(grads, numeric)]
-    relative = [np.where(gap == 0.0, 0.0, gap / np.abs(estimate))  # x/0 = inf, as _relative has it
-                for gap, (estimate, _, _) in zip(gaps, numeric)]
-    columns = [(g.tolist(), estimate.tolist(), gap.tolist(), rel.tolist(), step.tolist(),
-                [None] * len(points) if error is None else error.tolist())
-               for g, (estimate, step, error), gap, rel in zip(grads, numeric, gaps, relative)]
+    n = len(points)
+    relative = [np.where(c.abs_error == 0.0, 0.0, c.abs_error / np.abs(c.numeric))  # x/0 = inf
+                for c in checks]
+    lists = [(c.name, c.autodiff.tolist(), c.numeric.tolist(), c.abs_error.tolist(), rel.tolist(),
+              c.step.tolist(), [None] * n if c.error_estimate is None else c.error_estimate.tolist(),
+              [None] * n if c.forward is None else c.forward.tolist())
+             for c, rel in zip(checks, relative)]
     values = value.tolist()
-    largest_gap = np.max(gaps, axis=0).tolist()
+    largest_gap = np.max([c.abs_error for c in checks], axis=0).tolist()
     largest_rel = np.max(relative, axis=0).tolist()
     for i, done in enumerate(checked):
         if done is None:
-            variables = tuple(VariableCheck(name, g[i], e[i], gap[i], rel[i], step[i], error[i], True)
-                              for name, (g, e, gap, rel, step, error) in zip(wrt, columns))
+            variables = tuple(VariableCheck(name, g[i], e[i], gap[i], rel[i], step[i], error[i], True,
+                                            fwd[i])
+                              for name, g, e, gap, rel, step, error, fwd in lists)
             checked[i] = PointCheck(i, dict(points[i]), values[i], variables, True,
                                     largest_gap[i], largest_rel[i])
 

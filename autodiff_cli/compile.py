@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import expr as ast
-from .ops import OPS, Op, algebra
+from .ops import OPS, Op, algebra, array_form
 
 Flavour = str
 """``"fast"`` (raw math, may raise), ``"safe"`` (IEEE forward functions) or ``"numpy"`` (arrays)."""
@@ -67,17 +67,6 @@ class _Namespace:
         return name
 
 
-def _numpy_function(op: Op) -> Callable[..., Any]:
-    import numpy as np
-
-    if isinstance(op.numpy, str):
-        fn: Callable[..., Any] = getattr(np, op.numpy)
-        return fn
-    if op.numpy is not None:
-        return op.numpy
-    return np.vectorize(op.forward, otypes=[float])
-
-
 class _Writer:
     """Writes one flavour of code: how each operation is called."""
 
@@ -95,7 +84,7 @@ class _Writer:
         if self.flavour == "fast" and op.fast is not None:
             fn: Any = op.fast
         elif self.flavour == "numpy":
-            fn = _numpy_function(op)
+            fn = array_form(op)
         else:
             fn = op.forward
         name = self.ns.bind("f", fn)

@@ -10,8 +10,9 @@ variables, where reverse mode needs one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import expr as ast
 from .gradient import GradResult
@@ -75,16 +76,37 @@ def sweep(order: Sequence[ast.Expr], point: Mapping[str, float], seed: str | Non
     The variable ``seed`` gets tangent 1, every other leaf tangent 0, so the
     result's tangent is the partial derivative with respect to ``seed``.
     """
-    duals: dict[int, Dual] = {}
+    value, tangent = _sweep(order, point, seed, lambda op: op.forward, FLOAT)
+    return Dual(value, float(tangent))
+
+
+def _sweep(order: Sequence[ast.Expr], point: Mapping[str, Any], seed: str | None,
+           forward: Callable[[Op], Callable[..., Any]], m: Any) -> tuple[Any, Any]:
+    """(value, tangent) of the last node in ``order``, with the operations' ``forward``
+    functions and their tangents evaluated in the algebra ``m``: floats or arrays alike."""
+    pairs: dict[int, tuple[Any, Any]] = {}
     for node in order:
         if isinstance(node, ast.Apply):
-            made = Dual.apply(node.op, *[duals[id(a)] for a in node.args])
+            args = [pairs[id(a)] for a in node.args]
+            values = [value for value, _ in args]
+            out = forward(node.op)(*values)
+            pairs[id(node)] = (out, jvp(node.op, m, values, [tangent for _, tangent in args], out))
         elif isinstance(node, ast.Var):
-            made = Dual(point[node.name], 1.0 if node.name == seed else 0.0)
+            pairs[id(node)] = (point[node.name], 1.0 if node.name == seed else 0.0)
         else:
-            made = Dual(node.value)
-        duals[id(node)] = made
-    return duals[id(order[-1])]
+            pairs[id(node)] = (node.value, 0.0)
+    return pairs[id(order[-1])]
+
+
+def forward_gradient_arrays(program: ast.Program, columns: Mapping[str, Any],
+                            wrt: Sequence[str]) -> tuple[Any, ...]:
+    """Forward mode at many points at once: one array of partial derivatives per name in
+    ``wrt``, from one sweep per variable over NumPy arrays (one per variable in ``columns``)."""
+    from .ops import array_algebra, array_form
+
+    order = ast.postorder(program.result)
+    m = array_algebra()
+    return tuple(_sweep(order, columns, name, array_form, m)[1] for name in wrt)
 
 
 def forward_gradient_at(program: ast.Program, point: Mapping[str, float],

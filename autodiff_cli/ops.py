@@ -27,6 +27,7 @@ split the gradient evenly.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -419,6 +420,24 @@ def algebra(apply: Callable[[Op], Callable[..., Any]]) -> SimpleNamespace:
 
 FLOAT = algebra(lambda op: op.forward)
 """The float algebra: derivative rules evaluated to numbers."""
+
+
+def array_form(op: Op) -> Callable[..., Any]:
+    """``op`` on NumPy float64 arrays: its ``numpy`` entry, else ``forward`` per element."""
+    import numpy as np
+
+    if isinstance(op.numpy, str):
+        fn: Callable[..., Any] = getattr(np, op.numpy)
+        return fn
+    if op.numpy is not None:
+        return op.numpy
+    return np.vectorize(op.forward, otypes=[float])
+
+
+@functools.lru_cache(maxsize=1)
+def array_algebra() -> SimpleNamespace:
+    """The array algebra: derivative rules evaluated on NumPy arrays, at many points at once."""
+    return algebra(array_form)
 
 
 def _is_zero(tangent: Any) -> bool:

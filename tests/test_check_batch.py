@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import check_batch
+from autodiff_cli import expr as ast
 from autodiff_cli.check import (
     CheckSettings,
     PointCheck,
@@ -22,6 +23,7 @@ from autodiff_cli.check import (
     sample_points,
 )
 from autodiff_cli.compile import compile_program
+from autodiff_cli.ops import OPS, Op
 from autodiff_cli.parser import parse
 from tests.test_check import expressions
 
@@ -69,7 +71,7 @@ def count_per_point(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.mark.parametrize("source", EXACT)
 @pytest.mark.parametrize("options", [{}, {"method": "forward"}, {"eps": 1e-5},
-                                     {"eps": 1e-4, "method": "forward"}])
+                                     {"eps": 1e-4, "method": "forward"}, {"mode": "forward"}])
 def test_arrays_give_exactly_the_per_point_report(source: str, options: dict[str, Any]) -> None:
     at = CheckSettings(points=40, seed=5, **options)
     assert same(batched(source, at), per_point(source, at))
@@ -85,16 +87,19 @@ def test_no_point_is_checked_alone_when_all_is_plain(source: str,
 
 @settings(max_examples=40, deadline=None)
 @given(source=expressions(), seed=st.integers(0, 2**32 - 1),
-       method=st.sampled_from(["central", "forward"]))
+       method=st.sampled_from(["central", "forward"]), mode=st.sampled_from(["reverse", "forward"]))
 def test_arrays_agree_with_the_per_point_check_to_rounding(source: str, seed: int,
-                                                          method: str) -> None:
-    at = CheckSettings(points=4, seed=seed, method=method)  # type: ignore[arg-type]
+                                                          method: str, mode: str) -> None:
+    at = CheckSettings(points=4, seed=seed, method=method, mode=mode)  # type: ignore[arg-type]
     for mine, reference in zip(batched(source, at), per_point(source, at), strict=True):
         assert mine.point == reference.point and mine.ok == reference.ok
         assert math.isclose(mine.value, reference.value, rel_tol=1e-12, abs_tol=1e-12)
         for v, r in zip(mine.variables, reference.variables, strict=True):
             assert v.name == r.name and v.ok == r.ok
             assert math.isclose(v.autodiff, r.autodiff, rel_tol=1e-12, abs_tol=1e-12)
+            if mode == "forward":
+                assert v.forward is not None and r.forward is not None
+                assert math.isclose(v.forward, r.forward, rel_tol=1e-12, abs_tol=1e-12)
             # Both estimates are within their tolerance of the same derivative.
             assert abs(v.numeric - r.numeric) <= 2 * (at.atol + at.rtol * abs(r.numeric))
 
@@ -147,10 +152,23 @@ def test_a_fixed_step_below_the_resolution_of_x_fails_with_the_reason() -> None:
     assert "below the resolution" in (mine[0].variables[0].note or "")
 
 
-def test_richardson_and_forward_mode_run_point_by_point(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_richardson_runs_point_by_point(monkeypatch: pytest.MonkeyPatch) -> None:
     assert batchable(CheckSettings()) and batchable(CheckSettings(method="forward"))
+    assert batchable(CheckSettings(mode="forward"))
     assert not batchable(CheckSettings(method="richardson"))
-    assert not batchable(CheckSettings(mode="forward"))
     calls = count_per_point(monkeypatch)
-    assert check_program(parse("x*y"), [], settings=CheckSettings(points=3, mode="forward")).ok
+    assert check_program(parse("x*y"), [], settings=CheckSettings(points=3, method="richardson")).ok
     assert not calls  # check_batch was not used
+
+
+def test_forward_mode_on_arrays_catches_a_wrong_tangent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forward mode is checked against reverse mode and the estimate at every point: a tangent
+    rule that is wrong by one part in 10,000 fails everywhere, through the arrays."""
+    sin = OPS["sin"]
+    wrong = Op(sin.name, sin.forward, sin.partials, sin.doc, sin.spellings, sin.symbol, sin.public,
+               numpy=sin.numpy, tangent=lambda m, args, tangents, out: 1.0001 * m.cos(args[0]) * tangents[0])
+    x, y = ast.Var("x"), ast.Var("y")
+    program = ast.Program("sin(x) * y", ast.Apply(OPS["mul"], (ast.Apply(wrong, (x,)), y)), ("x", "y"))
+    report = check_program(program, [], settings=CheckSettings(points=20, mode="forward"))
+    assert report.failures == 20
+    assert all("reverse and forward mode disagree" in (p.variables[0].note or "") for p in report.points)
