@@ -69,7 +69,7 @@ RANGE = (-2.0, 2.0)
 """Default range for the variables that ``points`` draws."""
 
 _EPS = sys.float_info.epsilon
-_LADDER = tuple(10.0 ** -k for k in range(1, 16))
+LADDER = tuple(10.0 ** -k for k in range(1, 16))
 """Candidate steps, relative to max(1, |x|)."""
 
 FloatFunction = Callable[..., float]
@@ -155,7 +155,7 @@ def _ladder(difference: Difference, f: FloatFunction, values: Sequence[float], a
     if noise is None:
         noise = _EPS * abs(f(*values))
     rungs: list[tuple[float, float, float]] = []
-    for ratio in _LADDER:
+    for ratio in LADDER:
         h = scale * ratio
         if x + h == x - h:
             break

@@ -22,6 +22,7 @@ bit, so the numbers agree with the per-point check's to rounding.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,7 @@ import numpy as np
 
 from . import expr as ast
 from .check import (
-    _EPS,
-    _LADDER,
+    LADDER,
     CheckSettings,
     FloatFunction,
     PointCheck,
@@ -42,7 +42,7 @@ from .check import (
 from .compile import Compiled, compile_program
 from .forward import forward_gradient_arrays
 
-_RUNGS = np.asarray(_LADDER)[:, None]
+_RUNGS = np.asarray(LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
 
 
@@ -62,7 +62,7 @@ def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mappi
                for name in program.variables]
     detail = compiled.inspect_points(*columns)
     value = detail.value
-    noise = _EPS * _rounding_total(detail.rounding)
+    noise = sys.float_info.epsilon * _rounding_total(detail.rounding)
     forward: Sequence[Any | None] = [None] * len(wrt)
     if settings.mode == "forward":
         tangents = forward_gradient_arrays(program, dict(zip(program.variables, columns)), wrt)
@@ -187,7 +187,7 @@ def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, no
     d = difference
     left, right = np.abs(d[1:-1] - d[:-2]), np.abs(d[1:-1] - d[2:])
     error = np.where(right > left, right, left) + rounding[1:-1]  # Python's max(left, right)
-    inner = np.arange(1, len(_LADDER) - 1)[:, None]
+    inner = np.arange(1, len(LADDER) - 1)[:, None]
     error = np.where((inner < rungs - 1) & ~np.isnan(error), error, math.inf)
     best = np.argmin(error, axis=0)
     pick = (best, np.arange(error.shape[1]))
