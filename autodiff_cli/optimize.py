@@ -29,6 +29,7 @@ f(x − t·g) ≤ f(x) − 1e-4·t·‖g‖² holds.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -510,7 +511,7 @@ class Descent:
         row = self._row()
         yield row
         reason = "steps"
-        if not _within_limit((row.loss,)):
+        if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
             reason = "diverged"
         # Steps per call of the compiled loop, adapted to CHUNK_SECONDS; the first guess
         # assumes about 50 ns per node and step.
@@ -565,10 +566,9 @@ class Descent:
         if status != _RAN:
             del self.records[mark:]
             return None
-        losses = [row.loss for row in made]
-        self._losses += losses
+        self._losses += map(_LOSS, made)
         # The first best row, as noting each in turn would find it.
-        best = made[losses.index((max if self.config.maximize else min)(losses))]
+        best = (max if self.config.maximize else min)(made, key=_LOSS)
         self._note_best(list(best.point.values()), best.loss)
         # The last row's point is where the run is now: keep its loss and gradient norm, as
         # _evaluate would (the same tape, so the same bits), for the next row or the result.
@@ -599,6 +599,10 @@ class Descent:
             start=dict(self.start), point=dict(zip(self.program.variables, point)), value=loss,
             grad_norm=norm, steps=self._steps, stop_reason=reason,
             elapsed=time.perf_counter() - self._started, losses=tuple(self._losses))
+
+
+_LOSS = operator.itemgetter(Row._fields.index("loss"))
+"""A Row's loss, as a C-level key function."""
 
 
 def _within_limit(values: Iterable[float]) -> bool:
