@@ -261,6 +261,12 @@ def test_whole_rows_equal_the_step_by_step_path(source: str, start: dict[str, fl
     reference_rows, reference_records, reference = _progress(source, start, free, config, False, chunk)
     assert rows == reference_rows
     assert all(type(row) is Row and type(row.point) is dict for row in rows)
+    # Whichever code made a row, its loss and gradient norm are those of value_and_grad at its
+    # point, to the bit (repr also tells nan and -0.0 apart).
+    gradient = compile_program(parse(source), free).value_and_grad
+    for row in rows:
+        value, grads = gradient(*row.point.values())
+        assert repr((row.loss, row.grad_norm)) == repr((value, math.hypot(*grads)))
     assert [list(row.point) for row in rows] == [list(start)] * len(rows)  # the expression's order
     assert records == reference_records
     assert run.result is not None and reference.result is not None
