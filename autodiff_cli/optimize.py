@@ -29,6 +29,7 @@ f(x − t·g) ≤ f(x) − 1e-4·t·‖g‖² holds.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -121,7 +122,8 @@ class DescentConfig:
 class Row(NamedTuple):
     """Progress at one step: the point after ``step`` updates, its loss and gradient norm.
 
-    A named tuple rather than a dataclass: a run makes one every few microseconds."""
+    A named tuple rather than a dataclass: a run makes one every few microseconds, most of
+    them in the compiled loop (see ``run_rows`` in _loop_source)."""
 
     step: int
     loss: float
@@ -236,12 +238,12 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     body += evaluate(loss if with_loss else None, params, True, 0)
     if with_loss:
         body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
-        body.append(f"    return {_DIVERGED}, k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_DIVERGED}, r + k, {_tuple(carried)}, t, prev, step")
     need_norm_always = config.clip is not None or config.line_search or config.record
     if need_norm_always:
         body.append("gn2 = " + (" + ".join(f"{d} * {d}" for d in grads) or "0.0"))
     if config.record:
-        body.append(f"rec((k, {loss}, sqrt(gn2), {', '.join(moving)}))")
+        body.append(f"rec((r + k, {loss}, sqrt(gn2), {', '.join(moving)}))")
     if config.tol:
         # Every |g_i| < tol is necessary for ||g|| < tol and is cheap: the norm is computed
         # only then (usually the first comparison fails, and that is all a step pays).
@@ -249,10 +251,10 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         if not need_norm_always:
             body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
         body.append("    if gn2 < tol2:")
-        body.append(f"        return {_CONVERGED}, k, {_tuple(carried)}, t, prev, step")
+        body.append(f"        return {_CONVERGED}, r + k, {_tuple(carried)}, t, prev, step")
     if config.ftol:
         body.append(f"if abs({loss} - prev) < ftol:")
-        body.append(f"    return {_FTOL}, k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_FTOL}, r + k, {_tuple(carried)}, t, prev, step")
         body.append(f"prev = {loss}")
     if config.maximize or config.clip is not None:
         # Work on copies: the tape's adjoint names are reassigned by the next evaluation.
@@ -282,7 +284,7 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         body.append("        break")
         body.append("    step = step * 0.5")
         body.append("else:")
-        body.append(f"    return {_NO_DECREASE}, k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_NO_DECREASE}, r + k, {_tuple(carried)}, t, prev, step")
         body += [f"{p} = {n}" for p, n in zip(moving, news)]
     else:
         body += list(rule.prologue)
@@ -296,20 +298,42 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     local = [f"{name}={name}" for name in namespace]
     args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed, "*", *local])
     # run_rows: whole progress rows in one call, each ending with the loss and gradient at
-    # the row's point, so that a row costs no trip through Python.
-    row_args = ", ".join(["rows", "every", *carried, "t", "prev", "step", "rec", "out", *fixed, "*",
-                          *local])
+    # the row's point and the Row itself, so that a row costs no trip through Python.  Its
+    # point is a dict display keyed by name0, name1, ...: the variables' names are values in
+    # the namespace, never text in the source.  The Row is made as Row._make makes it, by
+    # tuple.__new__, which saves the call of Row.__new__ (about 0.1 µs a row).  A row beyond
+    # the divergence limit ends the call (Descent._whole_rows then replays its steps one
+    # chunk at a time).
+    keys = [f"name{i}" for i in range(len(params))]
+    fields = {"step": "base + r + every", "loss": "row_loss",
+              "grad_norm": f"hypot({', '.join(grads)})", "step_size": "step",
+              "point": "{" + ", ".join(f"{key}: {p}" for key, p in zip(keys, params)) + "}"}
+    new_row = "tuple_new(Row, (" + ", ".join(fields[name] for name in Row._fields) + "))"
+    row_namespace = {**dict(zip(keys, program.variables)), "Row": Row, "tuple_new": tuple.__new__,
+                     "hypot": math.hypot}
+    row_local = [*local, *(f"{name}={name}" for name in row_namespace)]
+    namespace.update(row_namespace)
+    row_args = ", ".join(["rows", "every", "base", *carried, "t", "prev", "step", "rec", "out", *fixed,
+                          "*", *row_local])
+    limits = " and ".join(f"-LIMIT <= {name} <= LIMIT" for name in ["row_loss", *moving])
     row_end = [*after, *evaluate("row_loss", params, True, 0),
-               f"out.append((row_loss, step, {', '.join([*grads, *moving])}))"]
+               f"if not ({limits}):",
+               f"    return {_DIVERGED}, r, {_tuple(carried)}, t, prev, step",
+               f"out.append({new_row})"]
+    # The body's step number (for records and early returns) is r + k: r where the row (or
+    # the call) began, k the step within it.  In run_rows k counts from 0 again in every
+    # row: below 257 it is one of Python's cached small ints, not a new int object per step
+    # (with every = 50, that was a third of what a row cost).
     source = (
         f"def run({args}):\n"
+        "    r = 0\n"
         "    for k in range(n):\n"
         + _indent(body, 2)
         + _indent(after, 1)
         + f"    return {_RAN}, n, {_tuple(carried)}, t, prev, step\n\n"
         f"def run_rows({row_args}):\n"
-        "    for r in range(rows):\n"
-        "        for k in range(r * every, r * every + every):\n"
+        "    for r in range(0, rows * every, every):\n"
+        "        for k in range(every):\n"
         + _indent(body, 3)
         + _indent(row_end, 2)
         + f"    return {_RAN}, rows * every, {_tuple(carried)}, t, prev, step\n"
@@ -477,7 +501,7 @@ class Descent:
 
     def rows(self) -> Iterator[Row]:
         """Run the descent, yielding a progress row at step 0, every ``every()`` steps, and at the end."""
-        return (row for row in self.progress() if row is not None)
+        return filter(None, self.progress())  # a Row, a non-empty tuple, is never false
 
     def progress(self) -> Iterator[Row | None]:
         """Run the descent: a Row at step 0, every ``every()`` steps and at the end, and None
@@ -487,7 +511,7 @@ class Descent:
         row = self._row()
         yield row
         reason = "steps"
-        if not _within_limit((row.loss,)):
+        if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
             reason = "diverged"
         # Steps per call of the compiled loop, adapted to CHUNK_SECONDS; the first guess
         # assumes about 50 ns per node and step.
@@ -535,22 +559,21 @@ class Descent:
         deterministic, replays those steps and stops exactly where it should.
         """
         base, mark = self._steps, len(self.records)
-        out: list[tuple[float, ...]] = []
+        made: list[Row] = []
         status, done, carried, t, prev, step = self._run_rows(
-            rows, every, *self._carried, self._t, self._prev, self._step_size,
-            self._recorder(base), out, *self._fixed)
-        moving = len(self._moving)
-        if status != _RAN or not all(_within_limit((entry[0], *entry[2 + moving:])) for entry in out):
+            rows, every, base, *self._carried, self._t, self._prev, self._step_size,
+            self._recorder(base), made, *self._fixed)
+        if status != _RAN:
             del self.records[mark:]
             return None
-        made = []
-        for i, entry in enumerate(out, 1):
-            point = self._full_point(entry[2 + moving:])
-            loss = entry[0]
-            self._losses.append(loss)
-            self._note_best(point, loss)
-            made.append(Row(base + i * every, loss, math.hypot(*entry[2:2 + moving]), entry[1],
-                            dict(zip(self.program.variables, point))))
+        self._losses += map(_LOSS, made)
+        # The first best row, as noting each in turn would find it.
+        best = (max if self.config.maximize else min)(made, key=_LOSS)
+        self._note_best(list(best.point.values()), best.loss)
+        # The last row's point is where the run is now: keep its loss and gradient norm, as
+        # _evaluate would (the same tape, so the same bits), for the next row or the result.
+        last = made[-1]
+        self._last = (tuple(carried), (list(last.point.values()), last.loss, last.grad_norm))
         self._carried, self._t, self._prev, self._step_size = list(carried), t, prev, step
         self._steps = base + done
         return made
@@ -576,6 +599,10 @@ class Descent:
             start=dict(self.start), point=dict(zip(self.program.variables, point)), value=loss,
             grad_norm=norm, steps=self._steps, stop_reason=reason,
             elapsed=time.perf_counter() - self._started, losses=tuple(self._losses))
+
+
+_LOSS = operator.itemgetter(Row._fields.index("loss"))
+"""A Row's loss, as a C-level key function."""
 
 
 def _within_limit(values: Iterable[float]) -> bool:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from autodiff_cli import parse
 from autodiff_cli.cli import app
 from autodiff_cli.compile import compile_program
-from autodiff_cli.optimize import Descent, DescentConfig, DescentResult
+from autodiff_cli.optimize import Descent, DescentConfig, DescentResult, Row
 
 runner = CliRunner()
 
@@ -214,6 +214,67 @@ def test_progress_rows_every_k_steps() -> None:
     run = Descent(parse("x^2"), {"x": 3.0}, ("x",),
                   DescentConfig(hyper={"lr": 0.01}, steps=10, every=3, tol=0))
     assert [row.step for row in run.rows()] == [0, 3, 6, 9, 10]
+
+
+def _progress(source: str, start: dict[str, float], free: tuple[str, ...], config: DescentConfig,
+              whole_rows: bool, chunk: int | None) -> tuple[list[Row], list[tuple[float, ...]], Descent]:
+    """The rows progress() yields and every record, with or without whole-row calls; ``chunk``
+    steps per call of the compiled loop, at first (it adapts to the time calls take)."""
+    run = Descent(parse(source), start, free, config)
+    if chunk is not None:
+        run.CHUNK_SECONDS = 50e-9 * run._nodes * chunk
+    if not whole_rows:
+        run._whole_rows = lambda rows, every: None  # type: ignore[method-assign]
+    rows, records = [], []
+    for row in run.progress():
+        if row is not None:
+            rows.append(row)
+        records += run.records
+        run.records.clear()
+    return rows, records, run
+
+
+@pytest.mark.parametrize("source, start, free, config, chunk", [
+    ("sin(x)+x*y", {"x": 1.0, "y": 2.0}, ("x", "y"), DescentConfig(hyper={"lr": 0.01}, tol=0.0), None),
+    ("sin(x)+x*y", {"x": 1.0, "y": 2.0}, ("y", "x"),
+     DescentConfig(optimizer="momentum", hyper={"lr": 0.01}, steps=997, every=7, record=True), None),
+    (ROSENBROCK, {"x": -1.5, "y": 2.0}, ("x", "y"),
+     DescentConfig(optimizer="adam", hyper={"lr": 0.01}, steps=3000, every=1, tol=1e-3), None),
+    (QUADRATIC, {"x": 1.5, "y": -2.0}, ("x", "y"),
+     DescentConfig(optimizer="nesterov", hyper={"lr": 0.02}, steps=5000, ftol=1e-12, every=5,
+                   record=True), 40),
+    ("(x-y)^2 + z*x", {"x": 0.0, "y": 3.0, "z": 0.5}, ("z", "x"),
+     DescentConfig(optimizer="rmsprop", steps=400, every=3, clip=0.5, record=True), None),
+    ("-(x-1)^2 + 5 + y", {"x": 4.0, "y": 1.0}, ("x",),
+     DescentConfig(optimizer="adagrad", hyper={"lr": 0.5}, steps=300, every=4, maximize=True), 32),
+    ("x^4 + y^2", {"x": 3.0, "y": -2.0}, ("x", "y"),
+     DescentConfig(hyper={"lr": 1.0}, steps=500, line_search=True, tol=1e-9, record=True), None),
+    ("x^2", {"x": 1.0}, ("x",), DescentConfig(hyper={"lr": 1.5}, steps=5000, every=10, record=True), 50),
+    ("-atan(x)", {"x": 1.0}, ("x",), DescentConfig(hyper={"lr": 1e308}, steps=100, every=1), None),
+])
+def test_whole_rows_equal_the_step_by_step_path(source: str, start: dict[str, float],
+                                                 free: tuple[str, ...], config: DescentConfig,
+                                                 chunk: int | None) -> None:
+    # The compiled loop makes whole rows itself; replaying the run one chunk at a time, with
+    # each row made in Python, must give the same rows, records and result, to the bit.
+    rows, records, run = _progress(source, start, free, config, True, chunk)
+    reference_rows, reference_records, reference = _progress(source, start, free, config, False, chunk)
+    assert rows == reference_rows
+    assert all(type(row) is Row and type(row.point) is dict for row in rows)
+    # Whichever code made a row, its loss and gradient norm are those of value_and_grad at its
+    # point, to the bit (repr also tells nan and -0.0 apart).
+    gradient = compile_program(parse(source), free).value_and_grad
+    for row in rows:
+        value, grads = gradient(*row.point.values())
+        assert repr((row.loss, row.grad_norm)) == repr((value, math.hypot(*grads)))
+    assert [list(row.point) for row in rows] == [list(start)] * len(rows)  # the expression's order
+    assert records == reference_records
+    assert run.result is not None and reference.result is not None
+    same = ("point", "value", "grad_norm", "steps", "stop_reason", "losses")
+    assert [getattr(run.result, k) for k in same] == [getattr(reference.result, k) for k in same]
+    best, reference_best = run.interrupt(), reference.interrupt()  # Ctrl-C: the best point seen
+    assert (best.point, best.value, best.grad_norm) == \
+        (reference_best.point, reference_best.value, reference_best.grad_norm)
 
 
 # ---------------------------------------------------------------- the command line
