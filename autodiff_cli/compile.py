@@ -33,6 +33,7 @@ fast one does not raise, so the result does not depend on which ran.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -426,11 +427,18 @@ def _tuple(items: Sequence[str]) -> str:
 def compile_program(program: ast.Program, wrt: Sequence[str] | None = None) -> Compiled:
     """Compile ``program`` into Python functions for its value and gradient.
 
-    The safe flavour is written and compiled only the first time the fast one
-    raises: most programs never need it, and for a large program it would
-    double the time and memory compiling takes.
+    Compiled once: the result is cached per program (by identity; programs are
+    immutable) and ``wrt``, for the last few programs, so that repeated descents,
+    checks and plots of one parsed program share it.  The safe flavour is written
+    and compiled only the first time the fast one raises: most programs never
+    need it, and for a large program it would double the time and memory
+    compiling takes.
     """
-    names = tuple(program.variables if wrt is None else wrt)
+    return _compile(program, tuple(program.variables if wrt is None else wrt))
+
+
+@functools.lru_cache(maxsize=8)
+def _compile(program: ast.Program, names: tuple[str, ...]) -> Compiled:
     ns = _Namespace()
     fast = build_tape(program, names, "fast", ns)
     args = ", ".join(fast.params)

@@ -28,6 +28,7 @@ f(x − t·g) ≤ f(x) − 1e-4·t·‖g‖² holds.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -367,6 +368,20 @@ def _replace_name(line: str, old: str, new: str) -> str:
     return re.sub(rf"\b{re.escape(old)}\b", new, line)
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled_loop(program: ast.Program, free: tuple[str, ...], optimizer: str,
+                   settings: tuple[tuple[str, float], ...], clip: float | None, tol: float, ftol: float,
+                   maximize: bool, line_search: bool, record: bool) -> tuple[str, Any, Any]:
+    """The loop's source and its ``run`` and ``run_rows``, compiled once per program (by
+    identity) and everything the code depends on (not ``steps`` or ``every``): the
+    functions keep no state between calls, so descents of one program share them."""
+    config = DescentConfig(optimizer=optimizer, tol=tol, ftol=ftol, maximize=maximize, clip=clip,
+                           line_search=line_search, record=record)
+    source, namespace = _loop_source(program, free, config, dict(settings))
+    defined = _define(source, namespace)
+    return source, defined["run"], defined["run_rows"]
+
+
 # ---------------------------------------------------------------- running
 
 
@@ -392,10 +407,10 @@ class Descent:
         if not self.free:
             raise AdcliError("every variable is fixed: nothing to descend on")
         self.settings = self.config.settings()
-        source, namespace = _loop_source(self.program, self.free, self.config, self.settings)
-        self.source = source
-        defined = _define(source, namespace)
-        self._run, self._run_rows = defined["run"], defined["run_rows"]
+        config = self.config
+        self.source, self._run, self._run_rows = _compiled_loop(
+            self.program, tuple(self.free), config.optimizer, tuple(sorted(self.settings.items())),
+            config.clip, config.tol, config.ftol, config.maximize, config.line_search, config.record)
         from .compile import compile_program
 
         self._eval = compile_program(self.program, self.free).value_and_grad

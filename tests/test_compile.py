@@ -139,3 +139,11 @@ def test_long_chain_compiles_without_recursion() -> None:
         nested = f"sin({nested})"
     value, (gradient,) = compile_program(parse(nested)).value_and_grad(0.5)
     assert math.isfinite(value) and 0.0 < gradient < 1.0
+
+
+def test_a_program_is_compiled_once_per_wrt() -> None:
+    program = parse("sin(x) + x*y")
+    assert compile_program(program) is compile_program(program, ("x", "y"))
+    assert compile_program(program, ("x",)) is not compile_program(program)
+    # Another parse of the same text is another program: compiled on its own.
+    assert compile_program(parse("sin(x) + x*y")) is not compile_program(program)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -377,3 +378,20 @@ def test_cli_plot_draws_the_descent(tmp_path: object) -> None:
 def test_cli_plot_checks_the_file_before_running() -> None:
     out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--plot", "path.txt"])
     assert out.exit_code == 2 and ".png" in out.stderr
+
+
+def test_descents_of_one_program_share_its_compiled_loop() -> None:
+    """The loop is compiled once per program and settings; it keeps no state, so a second
+    descent through the same code gives exactly the rows and result of the first."""
+    program = parse("(1-x)^2 + 100*(y-x^2)^2")
+    config = DescentConfig(optimizer="adam", hyper={"lr": 0.01}, steps=300, every=7)
+    first = Descent(program, {"x": -1.5, "y": 2.0}, ("x", "y"), config)
+    rows = list(first.rows())
+    second = Descent(program, {"x": -1.5, "y": 2.0}, ("x", "y"), config)
+    assert second._run is first._run and second._run_rows is first._run_rows
+    assert list(second.rows()) == rows
+    assert first.result is not None and second.result is not None
+    assert dataclasses.replace(second.result, elapsed=first.result.elapsed) == first.result
+    other = Descent(program, {"x": -1.5, "y": 2.0}, ("x", "y"),
+                    DescentConfig(optimizer="adam", hyper={"lr": 0.02}, steps=300, every=7))
+    assert other._run is not first._run
