@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from common import Report, Table, fmt_ratio, fmt_time, run_process
+from common import Report, Table, clear_compile_caches, fmt_ratio, fmt_time, run_process
 
 from autodiff_cli.compile import compile_program
 from autodiff_cli.evaluator import build_graph
@@ -76,6 +76,7 @@ def stages(text: str, point: dict[str, float], with_compile: bool) -> dict[str, 
         start = time.perf_counter()
         compiled.value_and_grad(*values)
         out["compiled call"] = time.perf_counter() - start
+        clear_compile_caches()  # a fresh program each pass: hold no old one in memory
     return out
 
 
@@ -95,6 +96,7 @@ def peak_memory(text: str, point: dict[str, float], with_compile: bool) -> tuple
     if with_compile:
         compile_program(program)
         compile_peak = tracemalloc.get_traced_memory()[1] - base
+        clear_compile_caches()
     tracemalloc.stop()
     return grad_peak, compile_peak
 

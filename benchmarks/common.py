@@ -72,6 +72,16 @@ def ratio(a: Series, b: Series, scale_a: float = 1.0, scale_b: float = 1.0) -> f
     return (a.best * scale_a) / (b.best * scale_b)
 
 
+def clear_compile_caches() -> None:
+    """Forget every program and descent loop adcli has compiled (it compiles each once and
+    caches it), so that the next compile is timed afresh and old ones hold no memory."""
+    from autodiff_cli import compile as compile_module
+    from autodiff_cli import optimize
+
+    compile_module._compile.cache_clear()
+    optimize._compiled_loop.cache_clear()
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """Time one call with perf_counter."""
     start = time.perf_counter()
