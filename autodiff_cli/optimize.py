@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import expr as ast
-from .compile import _define, _indent, _Namespace, build_tape
+from .compile import _define, _indent, _Namespace, _tuple, build_tape
 from .errors import AdcliError
 
 DIVERGENCE_LIMIT = 1e300
@@ -355,10 +355,6 @@ def _needed(forward: Sequence[str], uses: Sequence[str]) -> list[str]:
             kept.append(line)
             wanted.update(_TEMPORARY.findall(expression))
     return kept[::-1]
-
-
-def _tuple(names: Sequence[str]) -> str:
-    return "(" + "".join(f"{n}, " for n in names) + ")"
 
 
 def _replace_name(line: str, old: str, new: str) -> str:
