@@ -1,6 +1,6 @@
 """adcli's benchmarks: one command, ratios measured side by side in the same run.
 
-    python benchmarks/run.py                  # everything (about 10 minutes on 2 cores)
+    python benchmarks/run.py                  # everything (about 4 minutes on 2 cores)
     python benchmarks/run.py --quick          # fewer rounds and steps (a minute or two)
     python benchmarks/run.py --only descent,startup --markdown out.md
 
