@@ -20,12 +20,13 @@ _EXPORTS = {
     "compile_program": "compile",
     "diff": "symbolic",
     "grad": "gradient",
+    "gradients": "scalar",
     "hessian": "hessians",
     "parse": "parser",
 }
 
 __all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "central_difference",
-           "compile_program", "diff", "grad", "hessian", "parse"]
+           "compile_program", "diff", "grad", "gradients", "hessian", "parse"]
 
 if TYPE_CHECKING:
     from .check import central_difference
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from .gradient import GradResult, grad
     from .hessians import hessian
     from .parser import parse
-    from .scalar import Scalar
+    from .scalar import Scalar, gradients
     from .symbolic import diff
 
 

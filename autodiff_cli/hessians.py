@@ -1,9 +1,10 @@
 """The Hessian matrix at a point, by reverse over reverse, and what its eigenvalues say.
 
 A first backward pass runs over the Scalar graph with adjoints that are
-themselves Scalars: the registry's partial-derivative rules are evaluated in
-the Scalar algebra (:data:`autodiff_cli.scalar.SCALAR`), so the gradient comes
-out as graph nodes that remember how they were computed.  An ordinary
+themselves Scalars (:func:`autodiff_cli.scalar.gradients` with
+``create_graph``, the same sweep as ``backward()``): the registry's
+partial-derivative rules are evaluated in the Scalar algebra, so the gradient
+comes out as graph nodes that remember how they were computed.  An ordinary
 ``backward()`` from each gradient component then gives one row of the Hessian.
 Every derivative is exact to float64 rounding: no finite differences, and no
 derivative written anywhere but in the registry.
@@ -20,7 +21,7 @@ from .evaluator import build_graph, first_nonfinite
 from .expr import Program
 from .inputs import resolve_point, resolve_wrt
 from .parser import parse
-from .scalar import SCALAR, Scalar
+from .scalar import Scalar, gradients
 
 Adjoint = Union[Scalar, float]
 
@@ -59,25 +60,6 @@ class HessianResult:
     """Where the first inf or nan of the value or gradient came from, when there is one."""
 
 
-def gradient_graph(output: Scalar, leaves: Sequence[Scalar]) -> list[Adjoint]:
-    """d(output)/d(leaf) for each leaf, as Scalars that can be differentiated again.
-
-    A component that does not depend on any variable comes back as a float.
-    """
-    adjoints: dict[int, Adjoint] = {id(output): 1.0}
-    for node in reversed(output.topological_order()):
-        op = node.op
-        adjoint = adjoints.get(id(node))
-        if op is None or adjoint is None:
-            continue
-        for rule, arg in zip(op.partials, node.inputs):
-            if arg.requires_grad:
-                term = adjoint * rule(SCALAR, *node.inputs, node)
-                before = adjoints.get(id(arg))
-                adjoints[id(arg)] = term if before is None else before + term
-    return [adjoints.get(id(leaf), 0.0) for leaf in leaves]
-
-
 def hessian_rows(gradient: Sequence[Adjoint], leaves: Sequence[Scalar]) -> list[list[float]]:
     """One backward pass per gradient component: the rows of the Hessian."""
     rows: list[list[float]] = []
@@ -94,8 +76,7 @@ def hessian_rows(gradient: Sequence[Adjoint], leaves: Sequence[Scalar]) -> list[
 
 def hessian_matrix(output: Scalar, leaves: Sequence[Scalar]) -> tuple[list[float], list[list[float]]]:
     """The gradient and the Hessian of ``output`` with respect to ``leaves``."""
-    gradient: list[Adjoint] = (gradient_graph(output, leaves) if output.requires_grad
-                               else [0.0] * len(leaves))
+    gradient: list[Adjoint] = gradients(output, leaves, create_graph=True)
     return [float(g) for g in gradient], hessian_rows(gradient, leaves)
 
 
@@ -149,8 +130,7 @@ def hessian_at(program: Program, point: Mapping[str, float],
     names = tuple(program.variables if wrt is None else wrt)
     graph = build_graph(program, point, names)
     leaves = [graph.leaves[name] for name in names]
-    components: list[Adjoint] = (gradient_graph(graph.output, leaves) if graph.output.requires_grad
-                                 else [0.0] * len(leaves))
+    components: list[Adjoint] = gradients(graph.output, leaves, create_graph=True)
     gradient = [float(g) for g in components]
     for leaf, g in zip(leaves, gradient):
         leaf.grad = g  # as after backward(), for the diagnosis of non-finite values

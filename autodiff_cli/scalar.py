@@ -16,7 +16,7 @@ constants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from .ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, algebra
@@ -36,7 +36,7 @@ class Scalar:
         self.inputs: tuple[Scalar, ...] = ()
         self.op: Op | None = None
         self.name = name
-        self._adjoint = 0.0
+        self._adjoint: Any = None
 
     @classmethod
     def apply(cls, op: Op, *args: Scalar | Number) -> Scalar:
@@ -49,7 +49,7 @@ class Scalar:
         out.inputs = inputs
         out.op = op
         out.name = None
-        out._adjoint = 0.0
+        out._adjoint = None
         return out
 
     # ------------------------------------------------------------ autodiff
@@ -85,20 +85,7 @@ class Scalar:
             raise RuntimeError("backward() on a Scalar that does not require grad: "
                                "it depends on no variable")
         order = self.topological_order()
-        # -0.0 is the exact identity of float addition (0.0 + -0.0 would lose the
-        # sign), so a sum over paths equals the same contributions added directly.
-        for node in order:
-            node._adjoint = -0.0
-        self._adjoint = float(gradient)
-        for node in reversed(order):
-            op = node.op
-            if op is None:
-                continue
-            adjoint = node._adjoint
-            values = [a.data for a in node.inputs]
-            for rule, arg in zip(op.partials, node.inputs):
-                if arg.requires_grad:
-                    arg._adjoint += adjoint * rule(FLOAT, *values, node.data)
+        _reverse(order, float(gradient), create_graph=False)
         for node in order:
             node.grad = node._adjoint if node.grad is None else node.grad + node._adjoint
 
@@ -185,3 +172,48 @@ for _name, _by_arity in _METHODS.items():
 
 SCALAR: Any = algebra(lambda op: lambda *args: Scalar.apply(op, *args))
 """The Scalar algebra: derivative rules evaluated to graph nodes (derivatives of derivatives)."""
+
+
+def _reverse(order: list[Scalar], seed: float, create_graph: bool) -> None:
+    """The chain rule, from the last node of ``order`` (inputs first) back to the first:
+    each node's adjoint d(last)/d(node) is summed in its ``_adjoint`` slot, arguments left
+    to right.  The local derivatives come from the registry's rules in the float algebra,
+    or, with ``create_graph``, in the Scalar algebra, so that the adjoints are Scalars that
+    can be differentiated again.  A sum starts with its first term (for floats the same
+    bits as starting at -0.0, the exact identity of addition; for Scalars no extra node).
+    """
+    for node in order:
+        node._adjoint = None
+    order[-1]._adjoint = seed
+    for node in reversed(order):
+        op = node.op
+        if op is None:
+            continue
+        adjoint = node._adjoint
+        if create_graph:
+            args: Any = node.inputs
+            out: Any = node
+            m = SCALAR
+        else:
+            args, out, m = [a.data for a in node.inputs], node.data, FLOAT
+        for rule, arg in zip(op.partials, node.inputs):
+            if arg.requires_grad:
+                term = adjoint * rule(m, *args, out)
+                before = arg._adjoint
+                arg._adjoint = term if before is None else before + term
+
+
+def gradients(output: Scalar, inputs: Sequence[Scalar], create_graph: bool = False) -> list[Any]:
+    """d(output)/d(input) for each input, without touching any ``grad`` (as
+    ``torch.autograd.grad``): floats, or with ``create_graph`` Scalars that remember how
+    they were computed, to differentiate again (Hessians).  An input that ``output`` does
+    not depend on gets 0.0.
+    """
+    order = output.topological_order()
+    if not order:
+        return [0.0] * len(inputs)
+    _reverse(order, 1.0, create_graph)
+    found = [0.0 if x._adjoint is None else x._adjoint for x in inputs]
+    for node in order:  # the slots would keep the gradient graph alive, in a cycle
+        node._adjoint = None
+    return found

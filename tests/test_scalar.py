@@ -8,6 +8,7 @@ import pytest
 
 from autodiff_cli import Scalar
 from autodiff_cli.ops import FUNCTIONS, OPS, public_operations
+from autodiff_cli.scalar import gradients
 
 
 def test_a_scalar_holds_value_grad_inputs_and_op() -> None:
@@ -179,3 +180,32 @@ def test_non_finite_values_propagate_without_exceptions() -> None:
     out.backward()
     assert math.isnan(out.data)
     assert x.grad is not None and not math.isfinite(x.grad)
+
+
+def test_gradients_equal_backward_and_leave_grad_alone() -> None:
+    x, y = Scalar(0.7), Scalar(-1.3)
+    z = Scalar(2.0)  # not used by f
+    f = (x * y).sin() + x.exp() / (1.0 + y * y) + x * x
+    found = gradients(f, [x, y, z])
+    assert x.grad is None and y.grad is None  # untouched, as torch.autograd.grad
+    f.backward()
+    assert found == [x.grad, y.grad, 0.0]  # the same sweep, the same bits
+
+
+def test_gradients_with_create_graph_differentiate_again() -> None:
+    x, y = Scalar(0.7), Scalar(-1.3)
+    f = x * x * y + (x * y).sin()
+    dfdx, dfdy = gradients(f, [x, y], create_graph=True)
+    assert isinstance(dfdx, Scalar) and dfdx.data == gradients(f, [x])[0]
+    # d/dx (2xy + y cos(xy)) = 2y - y^2 sin(xy);  d/dy = 2x + cos(xy) - xy sin(xy)
+    second = gradients(dfdx, [x, y])
+    assert second[0] == pytest.approx(2 * y.data - y.data ** 2 * math.sin(x.data * y.data), rel=1e-14)
+    assert second[1] == pytest.approx(2 * x.data + math.cos(x.data * y.data)
+                                      - x.data * y.data * math.sin(x.data * y.data), rel=1e-14)
+    # The gradient graph is not left hanging on the original nodes.
+    assert all(node._adjoint is None for node in f.topological_order())
+
+
+def test_gradients_of_a_constant_are_zero() -> None:
+    x = Scalar(1.0)
+    assert gradients(Scalar(3.0, requires_grad=False) * 2.0, [x]) == [0.0]

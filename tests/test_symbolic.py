@@ -15,11 +15,11 @@ from autodiff_cli.cli import app
 from autodiff_cli.errors import VariableError
 from autodiff_cli.evaluator import Graph, build_graph, first_nonfinite
 from autodiff_cli.gradient import gradient_at
-from autodiff_cli.hessians import gradient_graph, hessian_at
+from autodiff_cli.hessians import hessian_at
 from autodiff_cli.ops import OPS, Op, algebra, public_operations
 from autodiff_cli.parser import parse
 from autodiff_cli.printer import to_source
-from autodiff_cli.scalar import Scalar
+from autodiff_cli.scalar import Scalar, gradients
 from autodiff_cli.symbolic import Builder, diff, differentiate, evaluate, simplify
 
 runner = CliRunner()
@@ -290,7 +290,7 @@ def test_every_operation(op: Op, point: dict[str, float]) -> None:
 def _hessian_scale(program: ast.Program, point: dict[str, float]) -> float:
     """The largest magnitude inside the reverse-over-reverse computation of d²f/dx0²."""
     graph = build_graph(program, point)
-    component = gradient_graph(graph.output, [graph.leaves[program.variables[0]]])[0]
+    component = gradients(graph.output, [graph.leaves[program.variables[0]]], create_graph=True)[0]
     if not isinstance(component, Scalar) or not component.requires_grad:
         return 0.0
     component.backward()
