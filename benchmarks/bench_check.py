@@ -99,7 +99,8 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
         runners: dict[str, Runner] = {
             "numpy": adcli_check, "loop": lambda problem=problem: adcli_check(problem, per_point=True),
             "grad_only": adcli_grad_only}
-        labels = {"numpy": "adcli check on NumPy arrays, all points at once (check_batch, as `adcli check --points` runs)",
+        labels = {"numpy": "adcli check on NumPy arrays, all points at once "
+                           "(check_batch, as `adcli check --points` runs)",
                   "loop": "adcli, the same check point by point (its reference path)",
                   "grad_only": "adcli at_points, gradient only (compiled beforehand; no check)"}
         if numdifftools is not None:

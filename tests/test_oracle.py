@@ -8,15 +8,17 @@ must equal the registry's public operation names.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 
 import pytest
 import sympy
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 
-from autodiff_cli import grad
+from autodiff_cli import GradResult, grad
 from autodiff_cli.ops import CONSTANTS, public_operations
 
 from .strategies import DOMAINS, Tree, fold_tree, kink_distance, points, program_trees, trees
@@ -95,11 +97,40 @@ def to_sympy(tree: Tree, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
 def numeric(expression: sympy.Expr, at: dict[sympy.Symbol, sympy.Float]) -> float:
     """The real value of ``expression`` at a point, to 30 digits.
 
+    ``evalf(subs=...)`` evaluates numerically; ``subs`` first would rebuild the expression
+    with the numbers in it, and sympy's automatic simplification of that can take very long.
     Some functions (atan2) leave an imaginary part of rounding size, which must be tiny.
     """
-    number = complex(expression.subs(at).evalf(30))
+    number = complex(expression.evalf(30, subs=at))
     assert abs(number.imag) <= 1e-20 * max(1.0, abs(number.real)), (expression, number)
     return number.real
+
+
+class _OracleTooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def oracle_time_limit(seconds: float) -> Iterator[None]:
+    """Give up on an example whose sympy side takes longer than ``seconds``: the oracle's
+    symbolic work can blow up on rare nested expressions, and a test should not hang on it.
+    (adcli's own result is computed before, outside the limit.)"""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _OracleTooSlow
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _OracleTooSlow:
+        reject()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def check_against_sympy(text: str, tree: Tree, point: dict[str, float]) -> None:
@@ -107,6 +138,11 @@ def check_against_sympy(text: str, tree: Tree, point: dict[str, float]) -> None:
     assume(kink_distance(tree, point) > 1e-6)
     ours = grad(text, **point)
     assert ours.nonfinite is None, (text, point, ours.nonfinite)
+    with oracle_time_limit(30.0):
+        _compare_with_sympy(ours, text, tree, point)
+
+
+def _compare_with_sympy(ours: GradResult, text: str, tree: Tree, point: dict[str, float]) -> None:
     names = tree.variables
     symbols = {name: sympy.Symbol(name) for name in names}
     expression = to_sympy(tree, symbols)
@@ -139,3 +175,14 @@ def test_program_gradients_match_sympy(data: st.DataObject) -> None:
     point = data.draw(points(program.variables), label="point")
     assert list(grad(program.text, **point).gradient) == list(program.variables)
     check_against_sympy(program.text, program.inlined, point)
+
+
+@settings(max_examples=1, database=None)
+@given(st.just(0.05))
+def test_a_slow_oracle_gives_up_on_the_example_instead_of_hanging(limit: float) -> None:
+    import time
+
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    with pytest.raises(UnsatisfiedAssumption), oracle_time_limit(limit):
+        time.sleep(5)
