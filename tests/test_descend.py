@@ -395,3 +395,24 @@ def test_descents_of_one_program_share_its_compiled_loop() -> None:
     other = Descent(program, {"x": -1.5, "y": 2.0}, ("x", "y"),
                     DescentConfig(optimizer="adam", hyper={"lr": 0.02}, steps=300, every=7))
     assert other._run is not first._run
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad"])
+def test_the_loop_source_holds_no_user_text(optimizer: str) -> None:
+    """Variables are v0, v1, ... in the generated loop and their names reach a progress row
+    as values in its namespace: a name the user chose never appears in the source, even one
+    that clashes with the loop's own names."""
+    program = parse("(payload_one - 1)^2 + (r - 2)^2 + (rows - 3)^2 + (step - 4)^2")
+    config = DescentConfig(optimizer=optimizer, hyper={"lr": 0.05}, steps=400, every=40, record=True,
+                           ftol=1e-30)
+    descent = Descent(program, dict.fromkeys(program.variables, 0.0), program.variables, config)
+    assert "payload_one" not in descent.source
+    list(descent.rows())
+    # The same descent with plain names ends at exactly the same numbers.
+    plain = parse("(a - 1)^2 + (b - 2)^2 + (c - 3)^2 + (d - 4)^2")
+    reference = Descent(plain, dict.fromkeys(plain.variables, 0.0), plain.variables, config)
+    list(reference.rows())
+    assert descent.result is not None and reference.result is not None
+    assert list(descent.result.point) == ["payload_one", "r", "rows", "step"]
+    assert list(descent.result.point.values()) == list(reference.result.point.values())
+    assert descent.records == reference.records
