@@ -213,7 +213,10 @@ def gradients(output: Scalar, inputs: Sequence[Scalar], create_graph: bool = Fal
     if not order:
         return [0.0] * len(inputs)
     _reverse(order, 1.0, create_graph)
-    found = [0.0 if x._adjoint is None else x._adjoint for x in inputs]
+    # Only the nodes of this sweep hold its adjoints: another input's slot may still hold
+    # one from an earlier backward() through some other graph.
+    swept = {id(node) for node in order}
+    found = [x._adjoint if id(x) in swept else 0.0 for x in inputs]
     for node in order:  # the slots would keep the gradient graph alive, in a cycle
         node._adjoint = None
     return found

@@ -208,6 +208,12 @@ def test_gradients_with_create_graph_differentiate_again() -> None:
     assert all(node._adjoint is None for node in f.topological_order())
 
 
+def test_gradients_ignore_what_an_earlier_backward_left_on_an_input() -> None:
+    x, z = Scalar(1.0), Scalar(5.0)
+    (z * 2.0).backward()  # z's scratch slot now holds 2.0
+    assert gradients(x * 3.0, [x, z]) == [3.0, 0.0]
+
+
 def test_gradients_of_a_constant_are_zero() -> None:
     x = Scalar(1.0)
     assert gradients(Scalar(3.0, requires_grad=False) * 2.0, [x]) == [0.0]
