@@ -186,17 +186,18 @@ class Tape:
     """The names holding the partial derivatives, one per variable in ``wrt``."""
     namespace: dict[str, Any]
     rounding: tuple[tuple[str, str], ...] = ()
-    """(value, adjoint) of every operation that depends on a variable in ``wrt`` and
-    that the reverse sweep reaches, in evaluation order: what a rounding-error bound
-    sums (:func:`autodiff_cli.check.rounding_error`)."""
+    """With ``inspect``: (value, adjoint) of every operation that depends on a variable in
+    ``wrt`` and that the reverse sweep reaches, in evaluation order: what a rounding-error
+    bound sums (:func:`autodiff_cli.check.rounding_error`)."""
     kinks: tuple[tuple[ast.Apply, str], ...] = ()
-    """Each operation with a kink that depends on a variable in ``wrt``, and the text of
-    its registry's ``kink`` test on its arguments."""
+    """With ``inspect``: each operation with a kink that depends on a variable in ``wrt``,
+    and the text of its registry's ``kink`` test on its arguments."""
 
 
 def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fast",
-               namespace: _Namespace | None = None) -> Tape:
-    """Write the forward and reverse statements of ``program`` for one flavour."""
+               namespace: _Namespace | None = None, inspect: bool = False) -> Tape:
+    """Write the forward and reverse statements of ``program`` for one flavour; with
+    ``inspect``, also what a gradient check reads (``Tape.rounding`` and ``Tape.kinks``)."""
     ns = namespace or _Namespace()
     writer = _Writer(flavour, ns)
     m = _code_algebra(writer)
@@ -276,7 +277,7 @@ def build_tape(program: ast.Program, wrt: Sequence[str], flavour: Flavour = "fas
         grads.append(found if isinstance(found, str) else ns.constant(found))
     rounding: list[tuple[str, str]] = []
     kinks: list[tuple[ast.Apply, str]] = []
-    for node in order:
+    for node in order if inspect else ():
         if not isinstance(node, ast.Apply) or id(node) not in needs_grad:
             continue
         if id(node) in adjoint:
@@ -347,21 +348,24 @@ class Compiled:
         may differ from the math module's in the last bit, so these agree with
         ``value_and_grad`` to rounding, not bit for bit.
         """
-        value, grads = self._on_arrays("value_and_grad", columns)
-        return value, tuple(grads)
+        (value, grads), full = self._on_arrays("value_and_grad", columns)
+        return full(value), tuple(full(g) for g in grads)
 
     def values_at(self, *columns: Any) -> Any:
         """The value alone at many points at once (no reverse sweep): an array."""
-        value: Any = self._on_arrays("value", columns)[0]
-        return value
+        value, full = self._on_arrays("value", columns)
+        return full(value)
 
     def inspect_points(self, *columns: Any) -> PointsDetail:
         """:meth:`at_points`, with what a gradient check needs to know besides (:class:`PointsDetail`)."""
-        value, grads, terms, kinks = self._on_arrays("inspect", columns)
-        return PointsDetail(value, tuple(grads), terms, tuple(zip(self._numpy().kinks, kinks)))
+        (value, grads, terms, kinks), full = self._on_arrays("inspect", columns)
+        return PointsDetail(full(value), tuple(full(g) for g in grads),
+                            [(full(t), full(g)) for t, g in terms],
+                            tuple((node, full(k, bool)) for node, k in zip(self._numpy().kinks, kinks)))
 
-    def _on_arrays(self, function: str, columns: Sequence[Any]) -> list[Any]:
-        """Call one of the NumPy functions; every array it returns has the broadcast shape."""
+    def _on_arrays(self, function: str, columns: Sequence[Any]) -> tuple[Any, Callable[..., Any]]:
+        """Call one of the NumPy functions on the columns; also a function that gives what it
+        returned the columns' broadcast shape (a part that is constant comes back a number)."""
         import numpy as np
 
         arrays = [np.asarray(c, dtype=np.float64) for c in columns]
@@ -372,18 +376,12 @@ class Compiled:
         def full(value: Any, dtype: Any = np.float64) -> Any:
             return np.broadcast_to(np.asarray(value, dtype=dtype), shape).copy()
 
-        out: list[Any] = [full(results if function == "value" else results[0])]
-        if function != "value":
-            out.append([full(g) for g in results[1]])
-        if function == "inspect":
-            out.append([(full(t), full(g)) for t, g in results[2]])
-            out.append([full(k, bool) for k in results[3]])
-        return out
+        return results, full
 
     def _numpy(self) -> _NumpyFlavour:
         """The NumPy flavour, written on first use: value_and_grad, value and inspect."""
         if "numpy" not in self._lazy:
-            tape = build_tape(self.program, self.wrt, "numpy")
+            tape = build_tape(self.program, self.wrt, "numpy", inspect=True)
             args = ", ".join(tape.params)
             grads = _tuple(tape.adjoints)
             terms = _tuple([f"({t}, {g})" for t, g in tape.rounding])
