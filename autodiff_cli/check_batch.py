@@ -178,13 +178,12 @@ def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, no
     rungs = np.cumprod(up != down, axis=0).sum(axis=0)  # the ladder stops where x+h == x-h
     if central:
         f = compiled.values_at
-        difference = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)
+        d = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)  # D_k
         distance = up - down
     else:
-        difference = (compiled.values_at(*_moved(columns, arg, up)) - value) / (up - x)
+        d = (compiled.values_at(*_moved(columns, arg, up)) - value) / (up - x)
         distance = up - x
     rounding = 2.0 * noise / distance
-    d = difference
     left, right = np.abs(d[1:-1] - d[:-2]), np.abs(d[1:-1] - d[2:])
     error = np.where(right > left, right, left) + rounding[1:-1]  # Python's max(left, right)
     inner = np.arange(1, len(LADDER) - 1)[:, None]
