@@ -1,15 +1,21 @@
 """Every ```console example in the README prints what the README shows.
 
-Run ``python tests/test_readme.py --update`` to rewrite the outputs after a
-deliberate change of behaviour (then read the diff).
+The examples run in a scratch folder holding a copy of examples/, so the files
+they write (pictures) never touch the checkout.  Run ``python tests/test_readme.py
+--update`` to rewrite the outputs after a deliberate change of behaviour (then read
+the diff), and ``--pictures`` to remake the README's pictures in docs/ from the
+commands that write them.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -37,11 +43,39 @@ def examples(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def run(command: str) -> str:
+def scratch() -> Path:
+    """A new folder with a copy of the repository's examples/, where the commands run."""
+    folder = Path(tempfile.mkdtemp(prefix="adcli-readme-"))
+    shutil.copytree(README.parent / "examples", folder / "examples")
+    return folder
+
+
+def written(command: str) -> str | None:
+    """The picture a command writes (its --output or --plot file), if any."""
+    words = shlex.split(command)
+    for flag in ("--output", "--plot"):
+        if flag in words:
+            return words[words.index(flag) + 1]
+    return None
+
+
+def needs_graphviz(command: str) -> bool:
+    target = written(command) or ""
+    return "--format dot" in command and target.endswith((".svg", ".png", ".pdf"))
+
+
+def run(command: str, cwd: Path | None = None) -> str:
+    """The command's output (stdout, then stderr), run in ``cwd`` or in a scratch folder."""
+    if cwd is None:
+        folder = scratch()
+        try:
+            return run(command, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "TERM": "dumb"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env,
-                          cwd=README.parent, timeout=120)
+                          cwd=cwd, timeout=120)
     text = done.stdout + done.stderr
     return "\n".join(line.rstrip() for line in text.rstrip("\n").splitlines())
 
@@ -53,7 +87,27 @@ def normalize(text: str) -> str:
 
 @pytest.mark.parametrize("command, expected", examples(README.read_text(encoding="utf-8")))
 def test_readme_example(command: str, expected: str) -> None:
-    assert normalize(run(command)) == normalize(expected)
+    if needs_graphviz(command) and shutil.which("dot") is None:
+        pytest.skip("drawing DOT as a picture needs Graphviz's dot program, which is not installed")
+    folder = scratch()
+    try:
+        assert normalize(run(command, folder)) == normalize(expected)
+        picture = written(command)
+        if picture is not None and not expected.startswith("error:"):
+            assert (folder / picture).stat().st_size > 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_readme_pictures_are_in_docs() -> None:
+    """Each picture a README command writes is shown from docs/, under the same name."""
+    text = README.read_text(encoding="utf-8")
+    shown = set(re.findall(r"^!\[.*\]\(docs/([^)]+)\)$", text, re.M))
+    made = {written(command) for command, output in examples(text) if not output.startswith("error:")}
+    made.discard(None)
+    assert shown == made
+    for name in shown:
+        assert (README.parent / "docs" / name).is_file()
 
 
 def test_readme_python_examples() -> None:
@@ -81,5 +135,19 @@ def update() -> None:
     README.write_text(BLOCK.sub(redo, text), encoding="utf-8")
 
 
+def pictures() -> None:
+    """Run each README command that writes a picture, and keep the picture in docs/."""
+    for command, output in examples(README.read_text(encoding="utf-8")):
+        name = written(command)
+        if name is None or output.startswith("error:"):
+            continue
+        folder = scratch()
+        print(run(command, folder))
+        shutil.copyfile(folder / name, README.parent / "docs" / name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
     update()
+elif __name__ == "__main__" and sys.argv[1:] == ["--pictures"]:
+    pictures()
