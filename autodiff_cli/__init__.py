@@ -13,31 +13,31 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AdcliError": "errors",
-    "GradResult": "gradient",
+    "GradResult": "engine.gradient",
     "Program": "expr",
-    "Scalar": "scalar",
-    "central_difference": "check",
-    "compile_program": "compile",
-    "diff": "symbolic",
-    "grad": "gradient",
-    "gradients": "scalar",
-    "hessian": "hessians",
-    "parse": "parser",
+    "Scalar": "engine.scalar",
+    "central_difference": "check.point",
+    "compile_program": "engine.compile",
+    "diff": "engine.symbolic",
+    "grad": "engine.gradient",
+    "gradients": "engine.scalar",
+    "hessian": "engine.hessian",
+    "parse": "language.parser",
 }
 
 __all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "central_difference",
            "compile_program", "diff", "grad", "gradients", "hessian", "parse"]
 
 if TYPE_CHECKING:
-    from .check import central_difference
-    from .compile import compile_program
+    from .check.point import central_difference
+    from .engine.compile import compile_program
+    from .engine.gradient import GradResult, grad
+    from .engine.hessian import hessian
+    from .engine.scalar import Scalar, gradients
+    from .engine.symbolic import diff
     from .errors import AdcliError
     from .expr import Program
-    from .gradient import GradResult, grad
-    from .hessians import hessian
-    from .parser import parse
-    from .scalar import Scalar, gradients
-    from .symbolic import diff
+    from .language.parser import parse
 
 
 def __getattr__(name: str) -> Any:

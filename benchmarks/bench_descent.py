@@ -26,8 +26,8 @@ from common import (
 )
 from problems import OPTIMIZERS, PROBLEMS, Problem
 
-from autodiff_cli.optimize import Descent, DescentConfig
-from autodiff_cli.parser import parse
+from autodiff_cli.language.parser import parse
+from autodiff_cli.optimize.descent import Descent, DescentConfig
 
 SAME_POINT = 1e-6
 """Final points closer than this (relative to the point's scale) count as the same point.

@@ -29,8 +29,8 @@ from typing import Any
 from common import Report, Runner, Table, fmt_ratio, fmt_time, interleave, ratio, timed
 from problems import PROBLEMS, Problem
 
-from autodiff_cli.optimize import Descent, DescentConfig
-from autodiff_cli.parser import parse
+from autodiff_cli.language.parser import parse
+from autodiff_cli.optimize.descent import Descent, DescentConfig
 
 NAME = re.compile(r"[A-Za-z_]\w*")
 ASSIGN = re.compile(r"^(\s*)([A-Za-z_]\w*) = (.*)$")

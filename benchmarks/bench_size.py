@@ -17,10 +17,10 @@ from typing import Any
 
 from common import Report, Table, clear_compile_caches, fmt_ratio, fmt_time, run_process
 
-from autodiff_cli.compile import compile_program
-from autodiff_cli.evaluator import build_graph
+from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.engine.graph import build_graph
 from autodiff_cli.expr import count_nodes
-from autodiff_cli.parser import parse
+from autodiff_cli.language.parser import parse
 
 WHOLE_PROCESS_TARGET = 2.0
 """Seconds: the issue's limit for a whole-process ``adcli grad`` of 100,000 nodes."""

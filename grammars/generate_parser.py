@@ -1,4 +1,4 @@
-"""Regenerate autodiff_cli/_expr_lalr.py, the LALR parser of grammars/expr.lark.
+"""Regenerate autodiff_cli/language/_expr_lalr.py, the LALR parser of grammars/expr.lark.
 
     python grammars/generate_parser.py          # write it
     python grammars/generate_parser.py --check  # exit 1 if it is out of date
@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GRAMMAR = HERE / "expr.lark"
-TARGET = HERE.parent / "autodiff_cli" / "_expr_lalr.py"
+TARGET = HERE.parent / "autodiff_cli" / "language" / "_expr_lalr.py"
 LEXER = "basic"
 """The basic lexer: the grammar's terminals never clash, and it loads faster than the
 contextual one, which compiles a regular expression per parser state."""
@@ -43,7 +43,7 @@ def generate(grammar_text: str) -> str:
     from lark import Lark
     from lark.tools.standalone import gen_standalone
 
-    # The post-lexer (autodiff_cli.parser.ContinueInParentheses) is given when the parser is
+    # The post-lexer (autodiff_cli.language.parser.ContinueInParentheses) is given when the parser is
     # loaded: it works on the token stream and does not change the tables.
     parser = Lark(grammar_text, parser="lalr", lexer=LEXER)
     out = io.StringIO()

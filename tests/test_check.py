@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
-from autodiff_cli import cli
 from autodiff_cli import expr as ast
-from autodiff_cli.check import (
+from autodiff_cli.check.point import (
     ATOL,
     METHODS,
     MODES,
@@ -33,10 +32,11 @@ from autodiff_cli.check import (
     richardson,
     sample_points,
 )
+from autodiff_cli.cli import commands as cli
 from autodiff_cli.errors import AdcliError, VariableError
+from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPS, Op, public_operations
-from autodiff_cli.parser import parse
-from autodiff_cli.render import check_json, check_view
+from autodiff_cli.render.tables import check_json, check_view
 
 runner = CliRunner()
 
@@ -477,8 +477,8 @@ def test_a_deep_expression_is_checked_without_recursion() -> None:
 def test_help_quotes_the_default_tolerances() -> None:
     from typer.testing import CliRunner
 
-    from autodiff_cli.check import ATOL, RTOL
-    from autodiff_cli.cli import app
+    from autodiff_cli.check.point import ATOL, RTOL
+    from autodiff_cli.cli.commands import app
 
     out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert f"Default: {RTOL!r}." in out.stdout and f"Default: {ATOL!r}." in out.stdout

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodiff_cli import check_batch
 from autodiff_cli import expr as ast
-from autodiff_cli.check import (
+from autodiff_cli.check import points as check_batch
+from autodiff_cli.check.point import (
     CheckSettings,
     PointCheck,
     batchable,
@@ -22,9 +22,9 @@ from autodiff_cli.check import (
     float_function,
     sample_points,
 )
-from autodiff_cli.compile import compile_program
+from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import OPS, Op
-from autodiff_cli.parser import parse
 from tests.test_check import expressions
 
 # Only + - * / and sqrt: correctly rounded in NumPy and in the math module alike, so the

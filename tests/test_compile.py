@@ -12,8 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import parse
-from autodiff_cli.compile import compile_program
-from autodiff_cli.gradient import gradient_at
+from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.ops import OPERATIONS
 
 PUBLIC = [op for op in OPERATIONS if op.public]

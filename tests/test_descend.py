@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autodiff_cli import parse
-from autodiff_cli.cli import app
-from autodiff_cli.compile import compile_program
-from autodiff_cli.optimize import Descent, DescentConfig, DescentResult, Row
+from autodiff_cli.cli.commands import app
+from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.optimize.descent import Descent, DescentConfig, DescentResult, Row
 
 runner = CliRunner()
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
-from autodiff_cli.forward import Dual, forward_grad, forward_gradient_at
-from autodiff_cli.gradient import gradient_at
+from autodiff_cli.engine.forward import Dual, forward_grad, forward_gradient_at
+from autodiff_cli.engine.gradient import gradient_at
+from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, OPS, Op, jvp, public_operations
-from autodiff_cli.parser import parse
 
 from .test_check import expressions, sample_point
 

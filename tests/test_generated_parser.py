@@ -1,4 +1,4 @@
-"""The generated LALR parser (autodiff_cli/_expr_lalr.py) is the grammar's, and up to date."""
+"""The generated LALR parser (autodiff_cli/language/_expr_lalr.py) is the grammar's, and up to date."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autodiff_cli import parser
-from autodiff_cli.parser import ContinueInParentheses, grammar_text
+from autodiff_cli.language import parser
+from autodiff_cli.language.parser import ContinueInParentheses, grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "grammars" / "generate_parser.py"
@@ -35,7 +35,8 @@ def test_the_generated_parser_records_the_current_grammar() -> None:
 def test_start_up_does_not_import_lark() -> None:
     import subprocess
 
-    code = "import autodiff_cli.parser as p, sys; p.parse('sin(x)+x*y'); print('lark' in sys.modules)"
+    code = ("import autodiff_cli.language.parser as p, sys; p.parse('sin(x)+x*y'); "
+            "print('lark' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

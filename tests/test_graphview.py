@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autodiff_cli.cli import app
-from autodiff_cli.gradient import grad
-from autodiff_cli.graphview import (
+from autodiff_cli.cli.commands import app
+from autodiff_cli.engine.gradient import grad
+from autodiff_cli.views.graph import (
     GraphView,
     computation_graph,
     cut,

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
-from autodiff_cli.cli import app
+from autodiff_cli.cli.commands import app
+from autodiff_cli.engine.gradient import gradient_at
+from autodiff_cli.engine.hessian import classify, eigenvalues_of, hessian, hessian_at
 from autodiff_cli.errors import VariableError
-from autodiff_cli.gradient import gradient_at
-from autodiff_cli.hessians import classify, eigenvalues_of, hessian, hessian_at
+from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import OPS
-from autodiff_cli.parser import parse
 
 from .test_oracle import SYMPY, SYMPY_CONSTANTS
 

@@ -248,7 +248,7 @@ def test_an_assigned_name_is_one_shared_node() -> None:
 
 
 def test_a_shared_node_is_one_scalar_whose_gradient_sums_its_uses() -> None:
-    from autodiff_cli.evaluator import build_graph
+    from autodiff_cli.engine.graph import build_graph
 
     program = parse("z = x*x; z + z + z")
     graph = build_graph(program, {"x": 3.0})

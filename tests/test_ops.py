@@ -16,11 +16,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from autodiff_cli import ops, parser
-from autodiff_cli.evaluator import build_graph
+from autodiff_cli import ops
+from autodiff_cli.engine.graph import build_graph
+from autodiff_cli.engine.scalar import SCALAR, Scalar
 from autodiff_cli.expr import Apply
+from autodiff_cli.language import parser
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, public_operations
-from autodiff_cli.scalar import SCALAR, Scalar
 
 from .strategies import DOMAINS
 

@@ -13,12 +13,12 @@ import pytest
 import sympy
 from typer.testing import CliRunner
 
-from autodiff_cli import plot as plotting
-from autodiff_cli.cli import app
-from autodiff_cli.compile import compile_program
+from autodiff_cli.cli.commands import app
+from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.errors import AdcliError, ValueInputError, VariableError
-from autodiff_cli.parser import parse
-from autodiff_cli.plot import (
+from autodiff_cli.language.parser import parse
+from autodiff_cli.views import plot as plotting
+from autodiff_cli.views.plot import (
     MissingDependencyError,
     PlotError,
     Range,
@@ -383,7 +383,8 @@ def test_help_names_the_extra() -> None:
 
 def test_the_library_never_imports_pyplot(tmp_path: Path) -> None:
     # pyplot would pick a GUI backend and keep every figure alive; we draw on bare Figures.
-    code = ("import sys; from autodiff_cli.parser import parse; from autodiff_cli.plot import plot; "
+    code = ("import sys; from autodiff_cli.language.parser import parse; "
+            "from autodiff_cli.views.plot import plot; "
             f"plot(parse('x^2'), [('x', '0:1')], {str(tmp_path / 'f.png')!r}, points=5); "
             "print('matplotlib.pyplot' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

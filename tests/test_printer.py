@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
+from autodiff_cli.engine.symbolic import evaluate
+from autodiff_cli.language.parser import parse
+from autodiff_cli.language.printer import number_text, shared_nodes, to_source
 from autodiff_cli.ops import CONSTANTS, OPS, public_operations
-from autodiff_cli.parser import parse
-from autodiff_cli.printer import number_text, shared_nodes, to_source
-from autodiff_cli.symbolic import evaluate
 
 
 def printed(source: str) -> str:

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from autodiff_cli import Scalar
+from autodiff_cli.engine.scalar import gradients
 from autodiff_cli.ops import FUNCTIONS, OPS, public_operations
-from autodiff_cli.scalar import gradients
 
 
 def test_a_scalar_holds_value_grad_inputs_and_op() -> None:

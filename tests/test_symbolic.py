@@ -11,16 +11,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
-from autodiff_cli.cli import app
+from autodiff_cli.cli.commands import app
+from autodiff_cli.engine.gradient import gradient_at
+from autodiff_cli.engine.graph import Graph, build_graph, first_nonfinite
+from autodiff_cli.engine.hessian import hessian_at
+from autodiff_cli.engine.scalar import Scalar, gradients
+from autodiff_cli.engine.symbolic import Builder, diff, differentiate, evaluate, simplify
 from autodiff_cli.errors import VariableError
-from autodiff_cli.evaluator import Graph, build_graph, first_nonfinite
-from autodiff_cli.gradient import gradient_at
-from autodiff_cli.hessians import hessian_at
+from autodiff_cli.language.parser import parse
+from autodiff_cli.language.printer import to_source
 from autodiff_cli.ops import OPS, Op, algebra, public_operations
-from autodiff_cli.parser import parse
-from autodiff_cli.printer import to_source
-from autodiff_cli.scalar import Scalar, gradients
-from autodiff_cli.symbolic import Builder, diff, differentiate, evaluate, simplify
 
 runner = CliRunner()
 

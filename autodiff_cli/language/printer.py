@@ -20,9 +20,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Union
 
-from . import expr as ast
-from .expr import Apply, Const, Expr, Num, Var
-from .ops import OPS, RESERVED
+from .. import expr as ast
+from ..expr import Apply, Const, Expr, Num, Var
+from ..ops import OPS, RESERVED
 
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
 """Precedence levels, loosest first."""

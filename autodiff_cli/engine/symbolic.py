@@ -31,9 +31,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeGuard, Union
 
-from . import expr as ast
-from .expr import Apply, Const, Expr, Num, Var
-from .ops import OPS, Op, algebra
+from .. import expr as ast
+from ..expr import Apply, Const, Expr, Num, Var
+from ..ops import OPS, Op, algebra
 
 _MAX_REWRITE_DEPTH = 8
 """How deeply one construction may rewrite into further constructions.
@@ -569,7 +569,7 @@ def differentiate(program: ast.Program, wrt: Sequence[str], order: int = 1,
     Nodes used more than once are printed as named intermediates (``d1 =
     ...`` lines before the result); a node the program named keeps its name.
     """
-    from .printer import to_source
+    from ..language.printer import to_source
 
     builder = Builder()
     canonical = builder.intern([program.result, *(node for _, node in program.bindings)])
@@ -610,8 +610,8 @@ def diff(expression: str, wrt: str | Sequence[str] | None = None, order: int = 1
     >>> diff("x^3 + sin(x)", "x").derivatives["x"]
     '3*x^2 + cos(x)'
     """
-    from .inputs import resolve_wrt
-    from .parser import parse
+    from ..language.inputs import resolve_wrt
+    from ..language.parser import parse
 
     program = parse(expression)
     return differentiate(program, resolve_wrt(program.variables, wrt), order)

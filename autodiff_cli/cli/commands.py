@@ -17,8 +17,8 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand
 
-from . import __version__
-from .errors import AdcliError
+from .. import __version__
+from ..errors import AdcliError
 
 ASSIGNMENTS = "adcli.assignments"
 
@@ -69,7 +69,7 @@ class VariableCommand(TyperCommand):
         try:
             return super().invoke(ctx)
         except AdcliError as error:
-            from .render import console, error_text
+            from ..render.tables import console, error_text
 
             console(stderr=True).print(error_text(str(error)), soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
@@ -125,7 +125,7 @@ VARIABLES_HELP = ("Give each variable as an option named after it: --x 1 --y=-2 
 
 
 def _assignments(ctx: typer.Context, var: list[str] | None) -> list[tuple[str, str]]:
-    from .inputs import parse_assignment
+    from ..language.inputs import parse_assignment
 
     given: list[tuple[str, str]] = list(ctx.meta.get(ASSIGNMENTS, []))
     return given + [parse_assignment(v) for v in var or []]
@@ -154,10 +154,10 @@ def grad(
 
     Example:  adcli grad "sin(x)+x*y" --x 1 --y 2 --trace
     """
-    from .gradient import gradient_at
-    from .inputs import read_expression, resolve_point, resolve_wrt
-    from .parser import parse
-    from .render import console, grad_json, grad_view, warning_text
+    from ..engine.gradient import gradient_at
+    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.parser import parse
+    from ..render.tables import console, grad_json, grad_view, warning_text
 
     if output is not None:
         _check_output(output, json)
@@ -166,7 +166,7 @@ def grad(
     names = resolve_wrt(program.variables, wrt)
     steps = None
     if trace:
-        from .trace import trace_at
+        from ..views.trace import trace_at
 
         result, steps = trace_at(program, point, names)
     else:
@@ -185,7 +185,7 @@ def grad(
 
 
 def _check_output(path: Path, json: bool) -> None:
-    from .files import check_suffix
+    from ..render.files import check_suffix
 
     if json:
         check_suffix(path, (".json",), "--json")
@@ -194,7 +194,7 @@ def _check_output(path: Path, json: bool) -> None:
 
 
 def _wrote(path: Path) -> None:
-    from .render import console
+    from ..render.tables import console
 
     console(stderr=True).print(f"wrote {path}", style="dim", soft_wrap=True)
 
@@ -204,7 +204,7 @@ def _emit_text(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text.rstrip("\n"))
         return
-    from .files import write_text
+    from ..render.files import write_text
 
     write_text(output, text if text.endswith("\n") else text + "\n")
     _wrote(output)
@@ -212,12 +212,12 @@ def _emit_text(text: str, output: Path | None) -> None:
 
 def _emit(renderable: Any, output: Path | None) -> None:
     """A rich renderable to the terminal, or as a picture (.svg) or plain text (.txt) to a file."""
-    from .render import console, picture
+    from ..render.tables import console, picture
 
     if output is None:
         console().print(renderable)
         return
-    from .files import write_text
+    from ..render.files import write_text
 
     write_text(output, picture(renderable, output.suffix.lower(), title=f"adcli: {output.name}"))
     _wrote(output)
@@ -258,7 +258,10 @@ def graph(
 
     Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format dot --output graph.svg
     """
-    from .graphview import (
+    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.parser import parse
+    from ..render.tables import graph_tree, to_json
+    from ..views.graph import (
         DEFAULT_TREE_DEPTH,
         check_output,
         graph_at,
@@ -267,9 +270,6 @@ def graph(
         to_dot,
         to_mermaid,
     )
-    from .inputs import read_expression, resolve_point, resolve_wrt
-    from .parser import parse
-    from .render import graph_tree, to_json
 
     kind = form.value
     if output is not None:
@@ -278,7 +278,7 @@ def graph(
     point = resolve_point(program.variables, _assignments(ctx, var))
     view = graph_at(program, point, resolve_wrt(program.variables, wrt))
     if view.nonfinite:
-        from .render import console, warning_text
+        from ..render.tables import console, warning_text
 
         console(stderr=True).print(
             warning_text(f"non-finite result; the first came from {view.nonfinite}"),
@@ -327,9 +327,9 @@ def plot_command(
 
     Example:  adcli plot "sin(x)" --x -pi:pi --at 1 --output curve.png
     """
-    from .inputs import read_expression
-    from .parser import parse, parse_constant
-    from .plot import output_format, plot
+    from ..language.inputs import read_expression
+    from ..language.parser import parse, parse_constant
+    from ..views.plot import output_format, plot
 
     output_format(output)
     program = parse(read_expression(expression, file))
@@ -393,10 +393,10 @@ def check(
 
     Example:  adcli check "sin(x)+x*y" --x 1 --y 2
     """
-    from .check import ATOL, RTOL, CheckSettings, check_program, parse_range
-    from .inputs import read_expression
-    from .parser import parse
-    from .render import check_json, check_view, console
+    from ..check.point import ATOL, RTOL, CheckSettings, check_program, parse_range
+    from ..language.inputs import read_expression
+    from ..language.parser import parse
+    from ..render.tables import check_json, check_view, console
 
     settings = CheckSettings(method=method.value, mode=mode.value, eps=eps,
                              rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
@@ -433,11 +433,11 @@ def diff(
 
     Example:  adcli diff "x^2*sin(x)" --wrt x
     """
-    from .errors import VariableError
-    from .inputs import read_expression, resolve_wrt
-    from .parser import parse
-    from .render import diff_json, diff_text
-    from .symbolic import differentiate
+    from ..engine.symbolic import differentiate
+    from ..errors import VariableError
+    from ..language.inputs import read_expression, resolve_wrt
+    from ..language.parser import parse
+    from ..render.tables import diff_json, diff_text
 
     for name, _ in ctx.meta.get(ASSIGNMENTS, []):
         raise VariableError(f"diff takes no values: --{name} is not one of its options "
@@ -463,10 +463,10 @@ def hessian(
 
     Example:  adcli hessian "x^2 - y^2" --x 0 --y 0
     """
-    from .hessians import hessian_at
-    from .inputs import read_expression, resolve_point, resolve_wrt
-    from .parser import parse
-    from .render import console, hessian_json, hessian_view, warning_text
+    from ..engine.hessian import hessian_at
+    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.parser import parse
+    from ..render.tables import console, hessian_json, hessian_view, warning_text
 
     program = parse(read_expression(expression, file))
     point = resolve_point(program.variables, _assignments(ctx, var))
@@ -542,11 +542,11 @@ def descend(
 
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
-    from .inputs import check_names, comma_list, read_expression, resolve_point
-    from .optimize import Descent, DescentConfig
-    from .parser import parse, parse_constant
-    from .render import LiveProgress, console, descent_json, descent_summary
-    from .trajectory import TrajectoryWriter
+    from ..language.inputs import check_names, comma_list, read_expression, resolve_point
+    from ..language.parser import parse, parse_constant
+    from ..optimize.descent import Descent, DescentConfig
+    from ..render.tables import LiveProgress, console, descent_json, descent_summary
+    from ..render.trajectory import TrajectoryWriter
 
     program = parse(read_expression(expression, file))
     default = parse_constant(init, "--init") if init is not None else None
@@ -558,7 +558,7 @@ def descend(
              ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))
              if value is not None}
     if plot:
-        from .plot import check_can_plot
+        from ..views.plot import check_can_plot
 
         check_can_plot(plot)  # fail before the run, not after it
     config = DescentConfig(optimizer=optimizer, hyper=hyper, steps=steps, tol=tol, ftol=ftol,
@@ -596,7 +596,7 @@ def descend(
         if writer:
             writer.close()
     if plot and kept:
-        from .plot import plot_descent
+        from ..views.plot import plot_descent
 
         if kept[-1][0] != result.steps:
             kept.append((result.steps, result.value, result.grad_norm,

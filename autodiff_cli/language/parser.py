@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import expr as ast
-from .errors import (
+from .. import expr as ast
+from ..errors import (
     ArityError,
     ExpressionSyntaxError,
     NameUseError,
@@ -32,15 +32,15 @@ from .errors import (
     ValueInputError,
     did_you_mean,
 )
-from .ops import CONSTANTS, FUNCTIONS, OPS, Op
+from ..ops import CONSTANTS, FUNCTIONS, OPS, Op
 
 GRAMMAR_FILE = "expr.lark"
 
 
 def grammar_text() -> str:
     """The grammar: inside the installed package, or in the source checkout's grammars/."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "grammars" / GRAMMAR_FILE, here.parent / "grammars" / GRAMMAR_FILE):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "grammars" / GRAMMAR_FILE, package.parent / "grammars" / GRAMMAR_FILE):
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     from importlib import resources  # a zipped install
@@ -439,7 +439,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 def parse_constant(text: str, what: str = "value") -> float:
     """A number or constant expression given as a value, such as ``pi/4`` or ``-1e-3``."""
-    from .errors import AdcliError
+    from ..errors import AdcliError
 
     if _PLAIN_NUMBER.fullmatch(text.strip()):
         return float(text)  # the common case, without a parse

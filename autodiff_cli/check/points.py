@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from . import expr as ast
-from .check import (
+from .. import expr as ast
+from ..engine.compile import Compiled, compile_program
+from ..engine.forward import forward_gradient_arrays
+from .point import (
     LADDER,
     CheckSettings,
     FloatFunction,
@@ -39,8 +41,6 @@ from .check import (
     check_point,
     dependencies,
 )
-from .compile import Compiled, compile_program
-from .forward import forward_gradient_arrays
 
 _RUNGS = np.asarray(LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""

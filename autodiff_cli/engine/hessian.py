@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
-from .evaluator import build_graph, first_nonfinite
-from .expr import Program
-from .inputs import resolve_point, resolve_wrt
-from .parser import parse
+from ..expr import Program
+from ..language.inputs import resolve_point, resolve_wrt
+from ..language.parser import parse
+from .graph import build_graph, first_nonfinite
 from .scalar import Scalar, gradients
 
 Adjoint = Union[Scalar, float]

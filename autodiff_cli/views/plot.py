@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .compile import Compiled, compile_program
-from .errors import AdcliError, ValueInputError, VariableError
-from .expr import Program, one_line
-from .inputs import Assignment, check_names, resolve_point
-from .parser import parse_constant
+from ..engine.compile import Compiled, compile_program
+from ..errors import AdcliError, ValueInputError, VariableError
+from ..expr import Program, one_line
+from ..language.inputs import Assignment, check_names, resolve_point
+from ..language.parser import parse_constant
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

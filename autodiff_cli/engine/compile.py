@@ -39,8 +39,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import expr as ast
-from .ops import OPS, Op, algebra, array_form
+from .. import expr as ast
+from ..ops import OPS, Op, algebra, array_form
 
 Flavour = str
 """``"fast"`` (raw math, may raise), ``"safe"`` (IEEE forward functions) or ``"numpy"`` (arrays)."""

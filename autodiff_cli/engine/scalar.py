@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from .ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, algebra
+from ..ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, algebra
 
 Number = Union[int, float]
 

@@ -44,13 +44,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from . import expr as ast
-from .errors import ValueInputError
-from .evaluator import Graph, _describe
-from .forward import forward_gradient_at
-from .gradient import gradient_at
-from .inputs import Assignment, check_names, resolve_point, resolve_wrt
-from .parser import parse, parse_constant
+from .. import expr as ast
+from ..engine.forward import forward_gradient_at
+from ..engine.gradient import gradient_at
+from ..engine.graph import Graph, _describe
+from ..errors import ValueInputError
+from ..language.inputs import Assignment, check_names, resolve_point, resolve_wrt
+from ..language.parser import parse, parse_constant
 
 Method = Literal["central", "forward", "richardson"]
 Mode = Literal["reverse", "forward"]
@@ -82,7 +82,7 @@ FloatFunction = Callable[..., float]
 def float_function(program: ast.Program) -> FloatFunction:
     """The program as a plain float function of its variables, in ``program.variables`` order:
     its compiled value function, which builds no graph per call."""
-    from .compile import compile_program
+    from ..engine.compile import compile_program
 
     return compile_program(program, ()).value
 
@@ -588,7 +588,7 @@ def check_program(program: ast.Program, assignments: Iterable[Assignment],
                                settings.sample_range)
     f = float_function(program)
     if settings.points is not None and batchable(settings):
-        from .check_batch import check_points  # NumPy: imported only for many points
+        from .points import check_points  # NumPy: imported only for many points
 
         checked = check_points(program, f, points, names, settings)
     else:

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .errors import AdcliError, InputFileError, VariableError, did_you_mean
-from .ops import CONSTANTS
+from ..errors import AdcliError, InputFileError, VariableError, did_you_mean
+from ..ops import CONSTANTS
 from .parser import parse_constant
 
 Assignment = tuple[str, "str | float"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .evaluator import Graph, build_graph, first_nonfinite
-from .expr import Program
-from .inputs import resolve_point, resolve_wrt
-from .parser import parse
+from ..expr import Program
+from ..language.inputs import resolve_point, resolve_wrt
+from ..language.parser import parse
+from .graph import Graph, build_graph, first_nonfinite
 
 
 @dataclass(frozen=True, slots=True)

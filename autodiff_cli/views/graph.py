@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import expr as ast
-from .errors import MissingProgramError, OutputFileError
-from .evaluator import Graph
-from .files import check_suffix, write_text
-from .gradient import GradResult, gradient_at
-from .inputs import resolve_point, resolve_wrt
-from .parser import parse
+from .. import expr as ast
+from ..engine.gradient import GradResult, gradient_at
+from ..engine.graph import Graph
+from ..errors import MissingProgramError, OutputFileError
+from ..language.inputs import resolve_point, resolve_wrt
+from ..language.parser import parse
+from ..render.files import check_suffix, write_text
 from .trace import build_trace, constant_text, number_nodes, number_text, partial_text
 
 DEFAULT_TREE_DEPTH = 8

@@ -15,16 +15,16 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .expr import one_line
+from ..expr import one_line
 
 if TYPE_CHECKING:
-    from .check import CheckReport, PointCheck, VariableCheck
-    from .gradient import GradResult
-    from .graphview import GraphNode, GraphView
-    from .hessians import HessianResult
-    from .optimize import DescentResult, Row
-    from .symbolic import DiffResult
-    from .trace import InputPaths, Trace, TraceNode
+    from ..check.point import CheckReport, PointCheck, VariableCheck
+    from ..engine.gradient import GradResult
+    from ..engine.hessian import HessianResult
+    from ..engine.symbolic import DiffResult
+    from ..optimize.descent import DescentResult, Row
+    from ..views.graph import GraphNode, GraphView
+    from ..views.trace import InputPaths, Trace, TraceNode
 
 MAX_SHOWN_EXPRESSION = 120
 """Longer expressions are shortened in tables; JSON always carries them whole."""
@@ -78,7 +78,7 @@ def grad_json(result: GradResult, trace: Trace | None = None) -> str:
         "gradient": result.gradient,
     }
     if trace is not None:
-        from .trace import trace_dict
+        from ..views.trace import trace_dict
 
         data["trace"] = trace_dict(trace)
     return to_json(data)
@@ -405,8 +405,8 @@ MAX_SHOWN_TERMS = 12
 
 
 def _node_label(node: GraphNode, role: str, drawn_above: bool) -> Text:
-    from .graphview import node_title
-    from .trace import number_text
+    from ..views.graph import node_title
+    from ..views.trace import number_text
 
     label = Text(node_title(node), style="bold" if node.kind != "constant" else "")
     if role == "shared":
@@ -427,7 +427,7 @@ def _node_label(node: GraphNode, role: str, drawn_above: bool) -> Text:
 
 def graph_tree(view: GraphView, depth: int) -> RenderableType:
     """The computation graph as a tree from the output down, each node with value and gradient."""
-    from .graphview import hidden_note, outline
+    from ..views.graph import hidden_note, outline
 
     shape = outline(view, depth)
     heading = title_line(view.expression)
@@ -451,7 +451,7 @@ def graph_tree(view: GraphView, depth: int) -> RenderableType:
 
 def _partial_lines(node: TraceNode, indent: str) -> list[Text]:
     """One line per local partial: ``∂w3/∂w1 = cos(w1) = 0.5403023058681398``."""
-    from .trace import partial_text
+    from ..views.trace import partial_text
 
     lines = []
     for operand, form, value in zip(node.operands, node.partial_forms, node.partials):
@@ -462,7 +462,7 @@ def _partial_lines(node: TraceNode, indent: str) -> list[Text]:
 
 
 def _count_text(count: int) -> str:
-    from .trace import PATH_COUNT_CAP
+    from ..views.trace import PATH_COUNT_CAP
 
     return f"at least {count:,}" if count >= PATH_COUNT_CAP else f"{count:,}"
 
@@ -475,7 +475,7 @@ def _paths_view(trace: Trace, entry: InputPaths) -> RenderableType:
                            f", the sum over {_count_text(entry.path_count)} {paths} from {start} "
                            f"to {out}")]
     if entry.grouped:
-        from .trace import MAX_PATHS
+        from ..views.trace import MAX_PATHS
 
         why = "too many" if entry.path_count > MAX_PATHS else "too long"
         lines[0].append(f"; {why} to list, so grouped by first edge: ∂wj/∂{start}·∂f/∂wj",

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import expr as ast
+from .. import expr as ast
+from ..language.inputs import resolve_point, resolve_wrt
+from ..language.parser import parse
+from ..ops import FLOAT, OPS, Op, jvp
 from .gradient import GradResult
-from .inputs import resolve_point, resolve_wrt
-from .ops import FLOAT, OPS, Op, jvp
-from .parser import parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ def forward_gradient_arrays(program: ast.Program, columns: Mapping[str, Any],
                             wrt: Sequence[str]) -> tuple[Any, ...]:
     """Forward mode at many points at once: one array of partial derivatives per name in
     ``wrt``, from one sweep per variable over NumPy arrays (one per variable in ``columns``)."""
-    from .ops import array_algebra, array_form
+    from ..ops import array_algebra, array_form
 
     order = ast.postorder(program.result)
     m = array_algebra()

@@ -10,8 +10,8 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from . import expr as ast
-from .ops import FLOAT
+from .. import expr as ast
+from ..ops import FLOAT
 from .scalar import Scalar
 
 

@@ -37,9 +37,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from . import expr as ast
-from .compile import _define, _indent, _Namespace, _tuple, build_tape
-from .errors import AdcliError
+from .. import expr as ast
+from ..engine.compile import _define, _indent, _Namespace, _tuple, build_tape
+from ..errors import AdcliError
 
 DIVERGENCE_LIMIT = 1e300
 """A loss or variable beyond this magnitude (or non-finite) has diverged."""
@@ -407,7 +407,7 @@ class Descent:
         self.source, self._run, self._run_rows = _compiled_loop(
             self.program, tuple(self.free), config.optimizer, tuple(sorted(self.settings.items())),
             config.clip, config.tol, config.ftol, config.maximize, config.line_search, config.record)
-        from .compile import compile_program
+        from ..engine.compile import compile_program
 
         self._eval = compile_program(self.program, self.free).value_and_grad
         index = {name: i for i, name in enumerate(self.program.variables)}

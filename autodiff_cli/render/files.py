@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import OutputFileError
+from ..errors import OutputFileError
 
 
 def check_suffix(path: Path, allowed: Sequence[str], what: str, hint: str = "") -> str:

@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from . import expr as ast
-from .evaluator import Graph
-from .gradient import GradResult, gradient_at
-from .inputs import resolve_point, resolve_wrt
-from .ops import FLOAT, OPS, Op, algebra
-from .parser import parse
+from .. import expr as ast
+from ..engine.gradient import GradResult, gradient_at
+from ..engine.graph import Graph
+from ..language.inputs import resolve_point, resolve_wrt
+from ..language.parser import parse
+from ..ops import FLOAT, OPS, Op, algebra
 
 MAX_FORM = 48
 """A local partial's printed form longer than this is left out (its number stays)."""
