@@ -157,6 +157,22 @@ def variables(root: Expr) -> list[str]:
     return list(names)
 
 
+def depends_on(order: Iterable[Expr], names: Iterable[str]) -> set[int]:
+    """The ids of the nodes in ``order`` (arguments before their users, as :func:`postorder`
+    gives them) that depend on any of the variables ``names``."""
+    wanted = set(names)
+    found: set[int] = set()
+    for node in order:
+        if type(node) is Apply:
+            for arg in node.args:
+                if id(arg) in found:
+                    found.add(id(node))
+                    break
+        elif type(node) is Var and node.name in wanted:
+            found.add(id(node))
+    return found
+
+
 def count_nodes(root: Expr) -> int:
     """How many distinct nodes the DAG has."""
     return len(postorder(root))

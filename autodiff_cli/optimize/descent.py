@@ -31,14 +31,14 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .. import expr as ast
-from ..engine.compile import _define, _indent, _Namespace, _tuple, build_tape
+from ..engine.emit import FALLBACK, Emitter, Namespace, define, indent, tuple_text
+from ..engine.tape import names_in, needed, tape_of
 from ..errors import AdcliError
 
 DIVERGENCE_LIMIT = 1e300
@@ -182,11 +182,11 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
                  settings: dict[str, float]) -> tuple[str, dict[str, Any]]:
     """The source of ``run(n, <vars>, <state>, t, prev, rec)`` for this program and config."""
     rule = OPTIMIZERS[config.optimizer]
-    ns = _Namespace()
-    fast = build_tape(program, free, "fast", ns)
-    safe = build_tape(program, free, "safe", ns)
+    tape = tape_of(program, tuple(free))
+    ns = Namespace()
+    fast, safe = Emitter("fast", tape, ns), Emitter("safe", tape, ns)
     index = {name: i for i, name in enumerate(program.variables)}
-    params = list(fast.params)
+    params = list(tape.params)
     moving = [params[index[name]] for name in free]
     state = [f"{s}_{p}" for p in moving for s in rule.state]
     carried = [*moving, *state]
@@ -196,15 +196,15 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
                                  "LIMIT": DIVERGENCE_LIMIT}
     fixed = [p for p in params if p not in moving]
 
-    # The gradient's names: the tape's own adjoint names where both flavours share them
-    # (no copying in the hot loop), else d0, d1, ... assigned in each flavour.
-    # A gradient that is a variable itself (d(x*y)/dx = y) is copied: the updates reassign it.
+    # The gradient's names: the tape's own adjoint names where the tape assigns them (no
+    # copying in the hot loop), else d0, d1, ... assigned after the sweep.  A gradient that is
+    # a variable itself (d(x*y)/dx = y) or a constant is copied: the updates reassign it.
     # A line search evaluates the tape again within the step, which reassigns its names:
     # then the loss and gradient are copied out.
     shared = not config.line_search
-    grads = [a if shared and a == b and a[0] in "gt" else f"d{i}"
-             for i, (a, b) in enumerate(zip(fast.adjoints, safe.adjoints))]
-    loss = fast.output if shared and fast.output == safe.output and fast.output[0] == "t" else "loss"
+    assigned = tape.defines()
+    grads = [a if shared and a in assigned else f"d{i}" for i, a in enumerate(tape.adjoints)]
+    loss = tape.output if shared and tape.output in assigned else "loss"
 
     # The loss itself is needed in the loop only to record it, to compare it (--ftol), or
     # for a line search; otherwise only the forward lines the reverse sweep reads are kept,
@@ -214,32 +214,27 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     def evaluate(target: str | None, at: Sequence[str], with_grad: bool, depth: int) -> list[str]:
         """Lines that compute the value into ``target`` (if any) and the gradient at ``at``."""
         rename = dict(zip(params, at))
-
-        def fix(line: str) -> str:
-            for old, new in rename.items():
-                line = _replace_name(line, old, new)
-            return line
-
+        reverse = list(tape.reverse if with_grad else ())
+        uses = [name for eq in reverse for name in names_in(eq.value)]
+        uses += [*(tape.adjoints if with_grad else ()), *((tape.output,) if target else ())]
+        body = [*needed(tape.forward, uses), *reverse]
         lines = ["try:"]
-        for tape in (fast, safe):
-            reverse = list(tape.reverse if with_grad else ())
-            uses = [*reverse, *(tape.adjoints if with_grad else ()),
-                    *((tape.output,) if target else ())]
-            body = [*_needed(tape.forward, uses), *reverse]
-            lines += ["    " + fix(line) for line in body] or ["    pass"]
+        for emitter in (fast, safe):
+            lines += ["    " + line for line in emitter.lines(body, rename)] or ["    pass"]
             if target and target != tape.output:
-                lines.append(f"    {target} = {fix(tape.output)}")
+                lines.append(f"    {target} = {emitter.term(tape.output, rename)}")
             if with_grad:
-                lines += [f"    {d} = {fix(a)}" for d, a in zip(grads, tape.adjoints) if d != a]
-            if tape is fast:
-                lines.append("except (ArithmeticError, ValueError):")
+                lines += [f"    {d} = {emitter.term(a, rename)}" for d, a in zip(grads, tape.adjoints)
+                          if d != a]
+            if emitter is fast:
+                lines.append(f"except {FALLBACK}:")
         return ["    " * depth + line for line in lines]
 
     body: list[str] = []
     body += evaluate(loss if with_loss else None, params, True, 0)
     if with_loss:
         body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
-        body.append(f"    return {_DIVERGED}, r + k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_DIVERGED}, r + k, {tuple_text(carried)}, t, prev, step")
     need_norm_always = config.clip is not None or config.line_search or config.record
     if need_norm_always:
         body.append("gn2 = " + (" + ".join(f"{d} * {d}" for d in grads) or "0.0"))
@@ -252,10 +247,10 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         if not need_norm_always:
             body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
         body.append("    if gn2 < tol2:")
-        body.append(f"        return {_CONVERGED}, r + k, {_tuple(carried)}, t, prev, step")
+        body.append(f"        return {_CONVERGED}, r + k, {tuple_text(carried)}, t, prev, step")
     if config.ftol:
         body.append(f"if abs({loss} - prev) < ftol:")
-        body.append(f"    return {_FTOL}, r + k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_FTOL}, r + k, {tuple_text(carried)}, t, prev, step")
         body.append(f"prev = {loss}")
     if config.maximize or config.clip is not None:
         # Work on copies: the tape's adjoint names are reassigned by the next evaluation.
@@ -285,7 +280,7 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         body.append("        break")
         body.append("    step = step * 0.5")
         body.append("else:")
-        body.append(f"    return {_NO_DECREASE}, r + k, {_tuple(carried)}, t, prev, step")
+        body.append(f"    return {_NO_DECREASE}, r + k, {tuple_text(carried)}, t, prev, step")
         body += [f"{p} = {n}" for p, n in zip(moving, news)]
     else:
         body += list(rule.prologue)
@@ -294,8 +289,10 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
             body += [line.format(p=p, g=d, new=p, **slots) for line in rule.update]
         after.append(f"step = {rule.step_size}")
 
+    row_evaluation = evaluate("row_loss", params, True, 0)
     # Every constant and function is also a keyword-only parameter defaulting to itself,
     # which makes it a fast local in the loop instead of a global look-up.
+    namespace.update(ns.values)  # the functions the emitters bound as they printed
     local = [f"{name}={name}" for name in namespace]
     args = ", ".join(["n", *carried, "t", "prev", "step", "rec", *fixed, "*", *local])
     # run_rows: whole progress rows in one call, each ending with the loss and gradient at
@@ -317,9 +314,9 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
     row_args = ", ".join(["rows", "every", "base", *carried, "t", "prev", "step", "rec", "out", *fixed,
                           "*", *row_local])
     limits = " and ".join(f"-LIMIT <= {name} <= LIMIT" for name in ["row_loss", *moving])
-    row_end = [*after, *evaluate("row_loss", params, True, 0),
+    row_end = [*after, *row_evaluation,
                f"if not ({limits}):",
-               f"    return {_DIVERGED}, r, {_tuple(carried)}, t, prev, step",
+               f"    return {_DIVERGED}, r, {tuple_text(carried)}, t, prev, step",
                f"out.append({new_row})"]
     # The body's step number (for records and early returns) is r + k: r where the row (or
     # the call) began, k the step within it.  In run_rows k counts from 0 again in every
@@ -329,39 +326,17 @@ def _loop_source(program: ast.Program, free: Sequence[str], config: DescentConfi
         f"def run({args}):\n"
         "    r = 0\n"
         "    for k in range(n):\n"
-        + _indent(body, 2)
-        + _indent(after, 1)
-        + f"    return {_RAN}, n, {_tuple(carried)}, t, prev, step\n\n"
+        + indent(body, 2)
+        + indent(after, 1)
+        + f"    return {_RAN}, n, {tuple_text(carried)}, t, prev, step\n\n"
         f"def run_rows({row_args}):\n"
         "    for r in range(0, rows * every, every):\n"
         "        for k in range(every):\n"
-        + _indent(body, 3)
-        + _indent(row_end, 2)
-        + f"    return {_RAN}, rows * every, {_tuple(carried)}, t, prev, step\n"
+        + indent(body, 3)
+        + indent(row_end, 2)
+        + f"    return {_RAN}, rows * every, {tuple_text(carried)}, t, prev, step\n"
     )
     return source, namespace
-
-
-_TEMPORARY = re.compile(r"\bt\d+\b")
-
-
-def _needed(forward: Sequence[str], uses: Sequence[str]) -> list[str]:
-    """The forward lines (``tN = ...``) that ``uses`` read, directly or through each other."""
-    wanted = {name for text in uses for name in _TEMPORARY.findall(text)}
-    kept: list[str] = []
-    for line in reversed(forward):
-        target, _, expression = line.partition(" = ")
-        if target in wanted:
-            kept.append(line)
-            wanted.update(_TEMPORARY.findall(expression))
-    return kept[::-1]
-
-
-def _replace_name(line: str, old: str, new: str) -> str:
-    """Replace the identifier ``old`` (a generated name such as v0) by ``new``."""
-    if old == new:
-        return line
-    return re.sub(rf"\b{re.escape(old)}\b", new, line)
 
 
 @functools.lru_cache(maxsize=8)
@@ -374,7 +349,7 @@ def _compiled_loop(program: ast.Program, free: tuple[str, ...], optimizer: str,
     config = DescentConfig(optimizer=optimizer, tol=tol, ftol=ftol, maximize=maximize, clip=clip,
                            line_search=line_search, record=record)
     source, namespace = _loop_source(program, free, config, dict(settings))
-    defined = _define(source, namespace)
+    defined = define(source, namespace)
     return source, defined["run"], defined["run_rows"]
 
 
