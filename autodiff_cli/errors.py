@@ -1,12 +1,46 @@
 """User-facing errors: one hierarchy, each carrying what its message needs.
 
-The CLI catches :class:`AdcliError` in one place, prints ``str(error)`` to
-stderr and exits with :attr:`AdcliError.exit_code` (2: the user's mistake).
+The CLI catches :class:`AdcliError` in one place, prints it to stderr and exits
+with :attr:`AdcliError.exit_code` (2: the user's mistake).
+
+A message that is about a setting or a variable names it with :func:`option` or
+:func:`variable`, which mark the name as data rather than spelling it: ``str(error)``
+spells a setting as the library's keyword (``eps``, ``x=VALUE``) and the CLI as its
+option (``--eps``, ``--x VALUE``).  The library never names a command-line flag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+
+_MARK = re.compile("\ue000([ov])([^\ue000\ue001\ue002]*)\ue001([^\ue000\ue001\ue002]*)\ue002")
+"""A marked name in a message: its kind (o: a setting, v: a variable), the name, and the
+placeholder of its value (empty: the name alone)."""
+
+Spelling = Callable[[str, str, str], str]
+"""How to write a marked name: ``spell(kind, name, value)``."""
+
+
+def option(name: str, value: str = "") -> str:
+    """A setting named in a message (``eps``; with ``value``, how to give it)."""
+    return f"\ue000o{name}\ue001{value}\ue002"
+
+
+def variable(name: str, value: str = "") -> str:
+    """A variable named in a message as something to give a value."""
+    return f"\ue000v{name}\ue001{value}\ue002"
+
+
+def python_spelling(kind: str, name: str, value: str) -> str:
+    """How a Python caller gives it: ``eps``, ``x=VALUE``."""
+    return f"{name}={value}" if value else name
+
+
+def command_line_spelling(kind: str, name: str, value: str) -> str:
+    """How a command line gives it: ``--eps``, ``--line-search``, ``--x VALUE``."""
+    flag = "--" + (name.replace("_", "-") if kind == "o" else name)
+    return f"{flag} {value}" if value else flag
 
 
 class AdcliError(Exception):
@@ -16,10 +50,23 @@ class AdcliError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.template = message
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The settings and variables the message is about, as data."""
+        return tuple(match.group(2) for match in _MARK.finditer(self.template))
+
+    def render(self, spell: Spelling = python_spelling) -> str:
+        """The message, with the names it marks written by ``spell``."""
+        return _MARK.sub(lambda m: spell(m.group(1), m.group(2), m.group(3)), self.template)
+
+    @property
+    def message(self) -> str:
+        return self.render()
 
     def __str__(self) -> str:
-        return self.message
+        return self.render()
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

@@ -8,10 +8,15 @@ import pkgutil
 import autodiff_cli
 
 
+def modules() -> list[str]:
+    """Every module of the package, subpackages' too (not __main__, which runs the CLI)."""
+    return [m.name for m in pkgutil.walk_packages(autodiff_cli.__path__, "autodiff_cli.")
+            if not m.name.endswith("__main__")]
+
+
 def test_public_names_stay_functions_after_every_submodule_is_imported() -> None:
-    for module in pkgutil.iter_modules(autodiff_cli.__path__):
-        if module.name != "__main__":
-            importlib.import_module(f"autodiff_cli.{module.name}")
+    for name in modules():
+        importlib.import_module(name)
     for name in autodiff_cli.__all__:
         value = getattr(autodiff_cli, name)
         assert not isinstance(value, type(autodiff_cli)), f"autodiff_cli.{name} is a module"
@@ -22,7 +27,5 @@ def test_public_names_stay_functions_after_every_submodule_is_imported() -> None
 def test_docstring_examples() -> None:
     import doctest
 
-    for module in pkgutil.iter_modules(autodiff_cli.__path__):
-        if module.name != "__main__":
-            loaded = importlib.import_module(f"autodiff_cli.{module.name}")
-            assert doctest.testmod(loaded).failed == 0, module.name
+    for name in modules():
+        assert doctest.testmod(importlib.import_module(name)).failed == 0, name

@@ -32,11 +32,13 @@ from autodiff_cli.check.point import (
     richardson,
     sample_points,
 )
-from autodiff_cli.cli import commands as cli
+from autodiff_cli.cli import check as check_command
+from autodiff_cli.cli import app as cli_app
 from autodiff_cli.errors import AdcliError, VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPS, Op, public_operations
-from autodiff_cli.render.tables import check_json, check_view
+from autodiff_cli.render.check import check_view
+from autodiff_cli.render.json import check_json
 
 runner = CliRunner()
 
@@ -101,7 +103,7 @@ def given_point(op: Op) -> list[tuple[str, float]]:
 
 
 def invoke(*args: str) -> Any:
-    return runner.invoke(cli.app, ["check", *args])
+    return runner.invoke(cli_app, ["check", *args])
 
 
 # ---------------------------------------------------------------- finite differences
@@ -359,8 +361,8 @@ def test_parse_range() -> None:
 
 
 def test_cli_choices_are_the_library_ones() -> None:
-    assert [m.value for m in cli.CheckMethod] == list(METHODS)
-    assert [m.value for m in cli.CheckMode] == list(MODES)
+    assert [m.value for m in check_command.CheckMethod] == list(METHODS)
+    assert [m.value for m in check_command.CheckMode] == list(MODES)
 
 
 # ---------------------------------------------------------------- the command line
@@ -478,7 +480,7 @@ def test_help_quotes_the_default_tolerances() -> None:
     from typer.testing import CliRunner
 
     from autodiff_cli.check.point import ATOL, RTOL
-    from autodiff_cli.cli.commands import app
+    from autodiff_cli.cli import app
 
     out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert f"Default: {RTOL!r}." in out.stdout and f"Default: {ATOL!r}." in out.stdout

@@ -16,7 +16,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 import autodiff_cli
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -15,11 +15,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from autodiff_cli import Scalar, grad, parse
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.errors import ExpressionSyntaxError
 from autodiff_cli.expr import count_nodes, postorder, variables
-from autodiff_cli.render.tables import grad_json, grad_view
+from autodiff_cli.render.grad import grad_view
+from autodiff_cli.render.json import grad_json
 
 CHAIN = 100_000
 NESTING = 10_000

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autodiff_cli import parse
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.optimize.descent import Descent, DescentConfig, DescentResult, Row
 
@@ -217,6 +217,16 @@ def test_progress_rows_every_k_steps() -> None:
     assert [row.step for row in run.rows()] == [0, 3, 6, 9, 10]
 
 
+def test_progress_rows_come_by_time_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With rows far apart in steps (--steps 1e9), a row still comes every ROW_SECONDS."""
+    monkeypatch.setattr(Descent, "CHUNK_SECONDS", 1e-4)
+    monkeypatch.setattr(Descent, "ROW_SECONDS", 0.0)
+    run = Descent(parse("x^2"), {"x": 3.0}, ("x",),
+                  DescentConfig(hyper={"lr": 1e-9}, steps=200_000, every=200_000, tol=0))
+    steps = [row.step for row in run.rows()]
+    assert len(steps) > 3 and steps[0] == 0 and steps[-1] == 200_000 and steps == sorted(set(steps))
+
+
 def _progress(source: str, start: dict[str, float], free: tuple[str, ...], config: DescentConfig,
               whole_rows: bool, chunk: int | None) -> tuple[list[Row], list[tuple[float, ...]], Descent]:
     """The rows progress() yields and every record, with or without whole-row calls; ``chunk``
@@ -361,7 +371,33 @@ def test_cli_interrupt_prints_the_best_point_and_keeps_the_trajectory(
     assert out.exit_code == 130
     assert "interrupted" in out.stdout and "Traceback" not in out.output
     steps = [int(r[0]) for r in list(csv.reader(path.open()))[1:]]
-    assert steps == list(range(15))  # three chunks of five steps were computed and kept
+    assert steps == list(range(16))  # three chunks of five steps were taken: states 0 to 15
+
+
+def test_cli_interrupt_inside_the_compiled_loop_writes_each_step_once(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the compiled loop runs (here: as it records its 1,234th step): the steps of
+    the call it cut short are lost, every step before it is in the file once, in order, and
+    the file ends with the step the run stopped at."""
+    import pathlib
+
+    def recorder(self: Descent) -> object:
+        def rec(record: tuple[float, ...]) -> None:
+            self.records.append(record)
+            if record[0] == 1234:
+                raise KeyboardInterrupt
+        return rec
+
+    monkeypatch.setattr(Descent, "_recorder", recorder)
+    monkeypatch.setattr(Descent, "CHUNK_SECONDS", 1e-5)  # many calls of the loop before step 1234
+    path = pathlib.Path(str(tmp_path)) / "run.csv"
+    out = runner.invoke(app, ["descend", "x^2 + y^2", "--x", "3", "--y", "1", "--lr", "1e-6",
+                              "--steps", "100000", "--every", "100", "--tol", "0", "--output", str(path)])
+    assert out.exit_code == 130, out.output
+    steps = [int(r[0]) for r in list(csv.reader(path.open()))[1:]]
+    assert steps == list(range(len(steps))) and 0 < steps[-1] <= 1234
+    summary = dict(line.split(None, 1) for line in out.stdout.splitlines() if line.strip())
+    assert int(summary["steps"]) == steps[-1]
 
 
 def test_cli_plot_draws_the_descent(tmp_path: object) -> None:

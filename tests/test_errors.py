@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from autodiff_cli import AdcliError, grad, parse
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.errors import ExpressionSyntaxError, SourceError, caret
 

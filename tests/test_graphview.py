@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import grad
 from autodiff_cli.views.graph import (
     GraphView,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.engine.hessian import classify, eigenvalues_of, hessian, hessian_at
 from autodiff_cli.errors import VariableError

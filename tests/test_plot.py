@@ -13,7 +13,7 @@ import pytest
 import sympy
 from typer.testing import CliRunner
 
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.errors import AdcliError, ValueInputError, VariableError
 from autodiff_cli.language.parser import parse

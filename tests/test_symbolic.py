@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.engine.graph import Graph, build_graph, first_nonfinite
 from autodiff_cli.engine.hessian import hessian_at

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from autodiff_cli.cli.commands import app
+from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import grad
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import public_operations

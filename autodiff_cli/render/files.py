@@ -18,9 +18,24 @@ def check_suffix(path: Path, allowed: Sequence[str], what: str, hint: str = "") 
     return suffix
 
 
+def check_writable(path: str | Path) -> Path:
+    """``path`` as a Path, if a file can be written there: its folder exists and it is no
+    folder itself.  Checked before the work that makes the file, so that a long run does
+    not end in an error."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise OutputFileError(f"cannot write {path}: it is a folder")
+    if not folder.is_dir():
+        raise OutputFileError(f"cannot write {path}: the folder {str(folder)!r} does not exist")
+    return target
+
+
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as UTF-8."""
     try:
-        path.write_text(text, encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
     except OSError as error:
         raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None

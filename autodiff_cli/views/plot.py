@@ -22,6 +22,8 @@ from ..errors import AdcliError, ValueInputError, VariableError
 from ..expr import Program, one_line
 from ..language.inputs import Assignment, check_names, resolve_point
 from ..language.parser import parse_constant
+from ..optimize.run import Record, Sink
+from ..render.files import check_writable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -485,6 +487,33 @@ def plot_descent(program: Program, variables: Sequence[str], trajectory: Sequenc
 
 
 def check_can_plot(output: str | Path) -> None:
-    """Raise now, before a long run, if ``output`` cannot be drawn: a bad extension or no matplotlib."""
+    """Raise now, before a long run, if ``output`` cannot be drawn: a bad extension, a folder
+    that does not exist, or no matplotlib."""
     output_format(output)
+    check_writable(output)
     _require_matplotlib()
+
+
+class PathPlot(Sink):
+    """Draws a run's loss curve and path (:func:`plot_descent`) when it ends, from every
+    ``stride``-th step and the last one; checks that it can draw before the run starts."""
+
+    def __init__(self, program: Program, variables: Sequence[str], fixed: Mapping[str, float],
+                 output: str | Path, stride: int = 1) -> None:
+        check_can_plot(output)
+        self.program, self.variables, self.fixed = program, tuple(variables), dict(fixed)
+        self.output, self.stride = output, max(1, stride)
+        self.kept: list[Record] = []
+        self.last: Record | None = None
+
+    def records(self, records: Sequence[Record]) -> None:
+        stride = self.stride
+        self.kept.extend(r for r in records if int(r[0]) % stride == 0)
+        self.last = records[-1]
+
+    def finish(self, result: Any) -> None:
+        if self.last is not None and (not self.kept or self.kept[-1][0] != self.last[0]):
+            self.kept.append(self.last)
+        if self.kept:
+            plot_descent(self.program, self.variables, [r[3:] for r in self.kept],
+                         [r[1] for r in self.kept], self.output, fixed=self.fixed)

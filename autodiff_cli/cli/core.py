@@ -1,0 +1,115 @@
+"""The Typer app: variables as options, and errors turned into messages and exit status.
+
+Variables are given as options named after them (``--x 1 --y 2``), which no fixed
+option list can declare; :class:`VariableCommand` takes every ``--NAME VALUE`` that is
+not one of the command's own options before Typer parses the rest.  User errors
+(:class:`AdcliError`) become a message on stderr and exit status 2 here, in one place,
+with the settings and variables they name spelled as options.
+
+(No ``from __future__ import annotations`` in cli/: Typer would then evaluate every
+annotation string of every command at each start, which costs start-up time.)
+"""
+
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperCommand
+
+from .. import __version__
+from ..errors import AdcliError, command_line_spelling
+
+ASSIGNMENTS = "adcli.assignments"
+
+
+class VariableCommand(TyperCommand):
+    """A command that also takes ``--NAME VALUE`` (or ``--NAME=VALUE``) for any variable NAME."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        own: set[str] = set()
+        takes_value: set[str] = set()
+        for param in self.get_params(ctx):
+            names = [*param.opts, *getattr(param, "secondary_opts", [])]
+            own.update(names)
+            if getattr(param, "param_type_name", "") == "option" and not (
+                    getattr(param, "is_flag", False) or getattr(param, "count", False)):
+                takes_value.update(names)
+        options: list[str] = []
+        positional: list[str] = []
+        assignments: list[tuple[str, str]] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            flag, eq, inline = arg.partition("=")
+            if arg == "--":
+                positional.extend(args[i + 1:])
+                break
+            if flag in own:
+                options.append(arg)
+                if not eq and flag in takes_value and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            elif arg.startswith("--") and len(flag) > 2:
+                if eq:
+                    value = inline
+                elif i + 1 < len(args):
+                    value = args[i + 1]
+                    i += 1
+                else:
+                    ctx.fail(f"{arg} needs a value: {arg} VALUE")
+                assignments.append((flag[2:], value))
+            else:
+                positional.append(arg)  # the expression, even when it starts with '-'
+            i += 1
+        ctx.meta[ASSIGNMENTS] = assignments
+        return super().parse_args(ctx, [*options, "--", *positional])
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AdcliError as error:
+            from ..render.console import console, error_text
+
+            console(stderr=True).print(error_text(error.render(command_line_spelling)), soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    name="adcli",
+    help="Differentiate and optimize math expressions from the shell.\n\n"
+         "Example:  adcli grad \"sin(x)+x*y\" --x 1 --y 2",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"adcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """Differentiate and optimize math expressions from the shell.
+
+    Example:  adcli grad "sin(x)+x*y" --x 1 --y 2
+    """
+
+
+def main() -> None:
+    """Entry point of the ``adcli`` console script."""
+    import gc
+
+    # AST nodes and Scalars form no reference cycles, but a 100,000-node expression makes
+    # the cyclic collector rescan them again and again; collect rarely instead.
+    gc.set_threshold(100_000, 50, 100)
+    app(prog_name="adcli")
+
+

@@ -1,0 +1,105 @@
+"""The ``descend`` command: gradient descent with a live progress table."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from .core import VariableCommand, app
+from .options import (
+    VARIABLES_HELP,
+    Expression,
+    File,
+    Json,
+    Var,
+    assignments,
+)
+
+
+@app.command(cls=VariableCommand, epilog=VARIABLES_HELP + " Optimizers and their update rules: "
+             "see the README. Exit status: 0 done, 1 diverged, 130 interrupted.")
+def descend(
+    ctx: typer.Context,
+    expression: Expression = None,
+    file: File = None,
+    var: Var = None,
+    optimizer: Annotated[str, typer.Option(
+        "--optimizer", "-O", help="sgd, momentum, nesterov, adam, rmsprop or adagrad.")] = "sgd",
+    lr: Annotated[Optional[float], typer.Option(
+        "--lr", min=0.0, help="Learning rate. Default: the optimizer's, as in torch.optim "
+        "(1e-3 for sgd, momentum, nesterov and adam; 1e-2 for rmsprop and adagrad).")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="The most steps to take.")] = 1000,
+    momentum: Annotated[Optional[float], typer.Option(
+        "--momentum", min=0.0, help="momentum/nesterov: μ (default 0.9).")] = None,
+    beta1: Annotated[Optional[float], typer.Option(
+        "--beta1", min=0.0, max=1.0, help="adam: β1 (default 0.9).")] = None,
+    beta2: Annotated[Optional[float], typer.Option(
+        "--beta2", min=0.0, max=1.0, help="adam: β2 (default 0.999).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(
+        "--alpha", min=0.0, max=1.0, help="rmsprop: smoothing α (default 0.99).")] = None,
+    lr_decay: Annotated[Optional[float], typer.Option(
+        "--lr-decay", min=0.0, help="adagrad: learning-rate decay (default 0).")] = None,
+    eps: Annotated[Optional[float], typer.Option(
+        "--eps", min=0.0, help="adam, rmsprop, adagrad: ε added to the denominator.")] = None,
+    line_search: Annotated[bool, typer.Option(
+        "--line-search", help="Backtracking (Armijo) line search from --lr (sgd).")] = False,
+    clip: Annotated[Optional[float], typer.Option(
+        "--clip", min=0.0, metavar="NORM", help="Clip the gradient's norm to NORM.")] = None,
+    maximize: Annotated[bool, typer.Option("--maximize", help="Ascend instead.")] = False,
+    tol: Annotated[float, typer.Option(
+        "--tol", min=0.0, help="Stop when the gradient norm falls below this (0: never).")] = 1e-8,
+    ftol: Annotated[float, typer.Option(
+        "--ftol", min=0.0, help="Stop when the loss changes by less than this in a step.")] = 0.0,
+    fix: Annotated[Optional[list[str]], typer.Option(
+        "--fix", metavar="X,Y", help="Hold these variables constant.")] = None,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", metavar="VALUE", help="Start value for variables not given one.")] = None,
+    every: Annotated[Optional[int], typer.Option(
+        "--every", min=1, metavar="K", help="A progress row every K steps (default: ~20 rows).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write every step to FILE: .csv or .jsonl.")] = None,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", metavar="FILE", help="Draw the loss curve, and the path on a contour map for "
+        "two variables, to FILE (.png, .svg, .pdf; needs the plot extra).")] = None,
+    json: Json = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    """Minimize an expression by gradient descent, with a live progress table.
+
+    Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
+    """
+    from ..language.inputs import check_names, comma_list, read_expression, resolve_point
+    from ..language.parser import parse, parse_constant
+    from ..optimize.descent import DescentConfig, descend
+    from ..optimize.outputs import output_sinks, record_every
+    from ..render.console import console
+    from ..render.descent import ProgressLog, descent_columns, descent_summary
+    from ..render.json import descent_json
+
+    program = parse(read_expression(expression, file))
+    default = parse_constant(init, "--init") if init is not None else None
+    start = resolve_point(program.variables, assignments(ctx, var), default,
+                          "; or give every variable without one a start value with --init VALUE")
+    fixed = comma_list(fix)
+    check_names(fixed, program.variables, "fixed")
+    free = tuple(n for n in program.variables if n not in fixed)
+    hyper = {name: value for name, value in (("lr", lr), ("momentum", momentum), ("beta1", beta1),
+             ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))
+             if value is not None}
+    config = DescentConfig(optimizer=optimizer, hyper=hyper, steps=steps, tol=tol, ftol=ftol,
+                           maximize=maximize, clip=clip, line_search=line_search, every=every,
+                           record=record_every(output, plot, steps))
+    files = output_sinks(program, free, {n: start[n] for n in fixed}, steps=steps,
+                         trajectory=output, plot=plot)
+    out = console()
+    # In a terminal, a log of progress rows; piped, redirected, --json or --quiet: none.
+    log = ProgressLog(out, descent_columns(program.variables, out.width),
+                      enabled=out.is_terminal and not (json or quiet))
+    result, interrupted = descend(program, start, free, config, [log, *files])
+    if json:
+        typer.echo(descent_json(result))
+    else:
+        out.print(descent_summary(result))
+        if plot:
+            out.print(f"wrote {plot}")
+    if interrupted or not result.ok:
+        raise typer.Exit(130 if interrupted else 1)

@@ -1,0 +1,68 @@
+"""The terminal: consoles, full-precision numbers, titles, and pictures of what a console shows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from ..expr import one_line
+
+if TYPE_CHECKING:
+    pass
+
+
+MAX_SHOWN_EXPRESSION = 120
+"""Longer expressions are shortened in tables; JSON always carries them whole."""
+
+
+def title_line(expression: str) -> Text:
+    """``f = <the expression on one line>``."""
+    return Text.assemble(("f", "bold"), " = ", (one_line(expression, MAX_SHOWN_EXPRESSION), "cyan"))
+
+
+def number(value: float) -> str:
+    """A float at full precision: ``repr`` round-trips."""
+    return repr(float(value))
+
+
+def point_text(point: Mapping[str, float]) -> str:
+    return ", ".join(f"{name} = {number(v)}" for name, v in point.items())
+
+
+def two_digits(value: float) -> str:
+    """An error or a tolerance, to two significant digits (JSON keeps every digit)."""
+    return f"{value:.2g}"
+
+
+def short(value: float) -> str:
+    """A compact number for progress tables (the summary keeps full precision)."""
+    return f"{value:.6g}"
+
+
+def error_text(message: str) -> Text:
+    return Text.assemble(("error: ", "bold red"), message)
+
+
+def warning_text(message: str) -> Text:
+    return Text.assemble(("warning: ", "bold yellow"), message)
+
+
+def console(stderr: bool = False) -> Console:
+    """A console for stdout or stderr; rich honours NO_COLOR and non-terminal output."""
+    return Console(stderr=stderr, highlight=False)
+
+
+def picture(renderable: RenderableType, suffix: str, title: str = "adcli",
+            width: int = 110) -> str:
+    """What ``renderable`` looks like in a terminal, as an SVG picture (.svg) or plain text."""
+    import io
+
+    recorder = Console(record=True, file=io.StringIO(), width=width, force_terminal=True,
+                       color_system="truecolor", highlight=False)
+    recorder.print(renderable)
+    if suffix == ".svg":
+        return recorder.export_svg(title=title)
+    return recorder.export_text(styles=False)

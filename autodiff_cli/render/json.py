@@ -1,0 +1,134 @@
+"""One JSON encoder for every result: strict JSON, full float64 precision, non-finite
+numbers as the strings "nan", "inf" and "-inf" (which adcli reads back)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..check.point import CheckReport, VariableCheck
+    from ..engine.gradient import GradResult
+    from ..engine.hessian import HessianResult
+    from ..engine.symbolic import DiffResult
+    from ..optimize.descent import DescentResult
+    from ..views.trace import Trace
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with non-finite floats as the strings "nan", "inf", "-inf"."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Strict JSON (no NaN or Infinity literals); floats keep full precision."""
+    import json
+
+    return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False)
+
+
+def grad_json(result: GradResult, trace: Trace | None = None) -> str:
+    """The grad JSON object; with a trace, the trace under ``"trace"``."""
+    data: dict[str, Any] = {
+        "expression": result.expression,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+    }
+    if trace is not None:
+        from ..views.trace import trace_dict
+
+        data["trace"] = trace_dict(trace)
+    return to_json(data)
+
+
+def _variable_json(check: VariableCheck) -> dict[str, Any]:
+    fields = {"autodiff": check.autodiff, "numeric": check.numeric, "abs_error": check.abs_error,
+              "rel_error": check.rel_error, "step": check.step,
+              "error_estimate": check.error_estimate, "ok": check.ok, "kink": check.kink,
+              "note": check.note}
+    if check.forward is not None:
+        fields["forward"] = check.forward
+    return fields
+
+
+def check_json(report: CheckReport) -> str:
+    """The whole report: the verdict and largest errors first, then every point, worst first."""
+    settings = report.settings
+    head: dict[str, Any] = {
+        "ok": report.ok,
+        "max_abs_error": report.max_abs_error,
+        "max_rel_error": report.max_rel_error,
+        "failures": report.failures,
+        "expression": report.expression,
+        "method": settings.method,
+        "mode": settings.mode,
+        "eps": settings.eps,
+        "rtol": settings.rtol,
+        "atol": settings.atol,
+        "wrt": list(report.wrt),
+    }
+    if settings.points is not None:
+        head.update(seed=settings.seed, range=list(settings.sample_range), drawn=list(report.drawn))
+    head["points"] = [{
+        "index": point.index,
+        "point": point.point,
+        "value": point.value,
+        "ok": point.ok,
+        "max_abs_error": point.max_abs_error,
+        "max_rel_error": point.max_rel_error,
+        "note": point.note,
+        "variables": {v.name: _variable_json(v) for v in point.variables},
+    } for point in report.points]
+    return to_json(head)
+
+
+def descent_json(result: DescentResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "optimizer": result.optimizer,
+        "settings": result.settings,
+        "start": result.start,
+        "point": result.point,
+        "value": result.value,
+        "grad_norm": result.grad_norm,
+        "steps": result.steps,
+        "stop_reason": result.stop_reason,
+        "message": result.message,
+        "elapsed": result.elapsed,
+        "losses": list(result.losses),
+    })
+
+
+def diff_json(result: DiffResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "order": result.order,
+        "derivatives": result.derivatives,
+    })
+
+
+def hessian_json(result: HessianResult) -> str:
+    return to_json({
+        "expression": result.expression,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+        "variables": list(result.variables),
+        "hessian": [list(row) for row in result.matrix],
+        "eigenvalues": None if result.eigenvalues is None else list(result.eigenvalues),
+        "definiteness": result.definiteness,
+        "critical": result.critical,
+        "classification": result.classification,
+    })
