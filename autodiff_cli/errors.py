@@ -33,8 +33,8 @@ def variable(name: str, value: str = "") -> str:
 
 
 def python_spelling(kind: str, name: str, value: str) -> str:
-    """How a Python caller gives it: ``eps``, ``x=VALUE``."""
-    return f"{name}={value}" if value else name
+    """How a Python caller gives it: ``'eps'``, ``x=VALUE``."""
+    return f"{name}={value}" if value else f"'{name}'"
 
 
 def command_line_spelling(kind: str, name: str, value: str) -> str:
@@ -43,13 +43,18 @@ def command_line_spelling(kind: str, name: str, value: str) -> str:
     return f"{flag} {value}" if value else flag
 
 
+def spell(text: str, spelling: Spelling = python_spelling) -> str:
+    """``text`` with the names it marks (:func:`option`, :func:`variable`) written by ``spelling``."""
+    return _MARK.sub(lambda m: spelling(m.group(1), m.group(2), m.group(3)), text)
+
+
 class AdcliError(Exception):
     """Base of every error caused by what the user gave us."""
 
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(spell(message))
         self.template = message
 
     @property
@@ -57,9 +62,9 @@ class AdcliError(Exception):
         """The settings and variables the message is about, as data."""
         return tuple(match.group(2) for match in _MARK.finditer(self.template))
 
-    def render(self, spell: Spelling = python_spelling) -> str:
+    def render(self, spell_with: Spelling = python_spelling) -> str:
         """The message, with the names it marks written by ``spell``."""
-        return _MARK.sub(lambda m: spell(m.group(1), m.group(2), m.group(3)), self.template)
+        return spell(self.template, spell_with)
 
     @property
     def message(self) -> str:

@@ -37,6 +37,11 @@ from typing import Any
 Rule = Callable[..., Any]
 """``rule(m, *args, out)``: one partial derivative, written against an algebra ``m``."""
 
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+"""Precedence levels, loosest first: ``+ -`` < ``* /`` < unary minus < ``^`` < a call, a name
+or a number.  The grammar (grammars/expr.lark) parses by the same levels; printers read
+them from each operation's ``precedence``."""
+
 _INF = math.inf
 _NAN = math.nan
 
@@ -56,6 +61,10 @@ class Op:
     """Names by which the language calls this operation (``log`` and ``ln``)."""
     symbol: str | None = None
     """Operator symbol for infix (binary) or prefix (unary) printing."""
+    precedence: int = ATOM
+    """How tightly the operator binds (SUM ... ATOM); a call binds like an atom."""
+    right_associative: bool = False
+    """``a^b^c`` is ``a^(b^c)``; the other binary operators group to the left."""
     public: bool = True
     """False for helpers that derivative rules use but users do not call."""
     fast: Callable[..., float] | None = None
@@ -296,19 +305,20 @@ _LN10 = math.log(10.0)
 OPERATIONS: tuple[Op, ...] = (
     # arithmetic (the grammar's operators)
     Op("add", lambda a, b: a + b, (lambda m, a, b, out: 1.0, lambda m, a, b, out: 1.0),
-       "a + b; d/da = 1, d/db = 1", symbol="+", inline="{0} + {1}"),
+       "a + b; d/da = 1, d/db = 1", symbol="+", precedence=SUM, inline="{0} + {1}"),
     Op("sub", lambda a, b: a - b, (lambda m, a, b, out: 1.0, lambda m, a, b, out: -1.0),
-       "a - b; d/da = 1, d/db = -1", symbol="-", inline="{0} - {1}"),
+       "a - b; d/da = 1, d/db = -1", symbol="-", precedence=SUM, inline="{0} - {1}"),
     Op("mul", lambda a, b: a * b, (lambda m, a, b, out: b, lambda m, a, b, out: a),
-       "a * b; d/da = b, d/db = a", symbol="*", inline="{0} * {1}"),
+       "a * b; d/da = b, d/db = a", symbol="*", precedence=PRODUCT, inline="{0} * {1}"),
     Op("div", _div, (lambda m, a, b, out: m.div(1.0, b), lambda m, a, b, out: -m.div(out, b)),
-       "a / b; d/da = 1/b, d/db = -a/b^2", symbol="/", inline="{0} / {1}"),
-    Op("neg", lambda a: -a, (lambda m, a, out: -1.0,), "-a; d/da = -1", symbol="-", inline="-{0}"),
+       "a / b; d/da = 1/b, d/db = -a/b^2", symbol="/", precedence=PRODUCT, inline="{0} / {1}"),
+    Op("neg", lambda a: -a, (lambda m, a, out: -1.0,), "-a; d/da = -1", symbol="-", precedence=UNARY,
+       inline="-{0}"),
     Op("pow", _pow,
        (lambda m, x, y, out: m.zmul(y, m.pow(x, y - 1.0)),
         lambda m, x, y, out: m.zmul(out, m.log(x))),
        "x^y; d/dx = y*x^(y-1) (0 when y = 0), d/dy = x^y*log(x) (0 when x^y = 0)",
-       spellings=("pow",), symbol="^", numpy="power"),
+       spellings=("pow",), symbol="^", precedence=POWER, right_associative=True, numpy="power"),
     # trigonometric
     Op("sin", _domain(math.sin), (lambda m, x, out: m.cos(x),), "sin(x); d/dx = cos(x)",
        spellings=("sin",), fast=math.sin, numpy="sin"),
@@ -388,7 +398,7 @@ OPERATIONS: tuple[Op, ...] = (
     # helper for derivative rules: a product whose zero factor wins over inf and nan
     Op("zmul", _zmul, (lambda m, a, b, out: b, lambda m, a, b, out: a),
        "a*b, but 0 when a factor is 0 (0*x^-1 at x = 0 and inf*0.5^inf are 0); d/da = b, d/db = a",
-       public=False, numpy=_zmul_array),
+       symbol="*", precedence=PRODUCT, public=False, numpy=_zmul_array),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}

@@ -28,12 +28,11 @@ from autodiff_cli.check.point import (
     estimate,
     float_function,
     forward_difference,
-    parse_range,
     richardson,
     sample_points,
 )
-from autodiff_cli.cli import check as check_command
 from autodiff_cli.cli import app as cli_app
+from autodiff_cli.cli import check as check_command
 from autodiff_cli.errors import AdcliError, VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPS, Op, public_operations
@@ -354,10 +353,15 @@ def test_bad_settings_are_user_errors(bad: dict[str, Any]) -> None:
 
 
 def test_parse_range() -> None:
-    assert parse_range("-pi:pi") == (-math.pi, math.pi)
+    from autodiff_cli.errors import command_line_spelling, option
+    from autodiff_cli.language.inputs import parse_range
+
+    assert parse_range("-pi:pi", option("range")) == (-math.pi, math.pi)
     for bad in ("1", "2:1", "a:b", "0:1e999"):
-        with pytest.raises(AdcliError):
-            parse_range(bad)
+        with pytest.raises(AdcliError) as info:
+            parse_range(bad, option("range"))
+        assert str(info.value).startswith("'range'") and "--" not in str(info.value)
+        assert info.value.render(command_line_spelling).startswith("--range")
 
 
 def test_cli_choices_are_the_library_ones() -> None:

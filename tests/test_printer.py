@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
@@ -67,7 +67,7 @@ def test_number_text(value: float, text: str) -> None:
     ("z*(-(x*y))", "z*(-x*y)"),
     ("-(x + y)", "-(x + y)"),
     ("- -x", "- -x"),
-    ("-(-(x*y))", "-(-x*y)"),
+    ("-(-(x*y))", "- -x*y"),  # not -(-x*y): that reads back as -((-x)*y)
     ("x - -y", "x - -y"),
     ("x*-y", "x*-y"),
     ("(x*y)^2", "(x*y)^2"),
@@ -177,7 +177,18 @@ def test_round_trip_evaluates_equal(tree: ast.Expr, point: dict[str, float]) -> 
     assert same(got, expected), text
 
 
+@pytest.mark.parametrize("source", ["-(-(x*y))", "-(-(-(x/y)))", "-(-x*y)", "-(-(x*y))^2",
+                                    "x - -(-(x*y))"])
+def test_printing_negated_products_is_a_fixed_point(source: str) -> None:
+    """Found by hypothesis: -(-(x*y)) printed as -(-x*y), which reads back as -((-x)*y)."""
+    text = to_source(parse(source).result, share=False)
+    assert to_source(parse(text).result, share=False) == text
+    assert same(evaluate(parse(text).result, {"x": 3.0, "y": -0.7}),
+                evaluate(parse(source).result, {"x": 3.0, "y": -0.7}))
+
+
 @settings(max_examples=100, deadline=None)
+@example(tree=parse("-(-(x*y))").result)
 @given(tree=trees)
 def test_printing_is_a_fixed_point(tree: ast.Expr) -> None:
     """Printing what was parsed back gives the same text."""

@@ -48,9 +48,9 @@ from .. import expr as ast
 from ..engine.forward import forward_gradient_at
 from ..engine.gradient import gradient_at
 from ..engine.graph import Graph, _describe
-from ..errors import ValueInputError
+from ..errors import ValueInputError, option
 from ..language.inputs import Assignment, check_names, resolve_point, resolve_wrt
-from ..language.parser import parse, parse_constant
+from ..language.parser import parse
 
 Method = Literal["central", "forward", "richardson"]
 Mode = Literal["reverse", "forward"]
@@ -293,15 +293,15 @@ class CheckSettings:
         if self.mode not in MODES:
             raise ValueInputError(f"unknown mode {self.mode!r}; one of {', '.join(MODES)}")
         if self.eps is not None and not (math.isfinite(self.eps) and self.eps > 0.0):
-            raise ValueInputError(f"--eps must be a positive number, got {self.eps!r}")
+            raise ValueInputError(f"{option('eps')} must be a positive number, got {self.eps!r}")
         for name, tolerance in (("rtol", self.rtol), ("atol", self.atol)):
             if not (math.isfinite(tolerance) and tolerance >= 0.0):
-                raise ValueInputError(f"--{name} must be a number >= 0, got {tolerance!r}")
+                raise ValueInputError(f"{option(name)} must be a number >= 0, got {tolerance!r}")
         if self.points is not None and self.points < 1:
-            raise ValueInputError(f"--points must be at least 1, got {self.points}")
+            raise ValueInputError(f"{option('points')} must be at least 1, got {self.points}")
         low, high = self.sample_range
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise ValueInputError(f"--range needs finite LO < HI, got {low!r}:{high!r}")
+            raise ValueInputError(f"{option('range')} needs finite LO < HI, got {low!r}:{high!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,14 +608,3 @@ def check(expression: str, wrt: str | Sequence[str] | None = None,
     True
     """
     return check_program(parse(expression), values.items(), wrt, settings)
-
-
-def parse_range(text: str) -> tuple[float, float]:
-    """``LO:HI`` (each a number or constant expression, such as ``-pi:pi``)."""
-    low, colon, high = text.partition(":")
-    if not colon:
-        raise ValueInputError(f"--range takes LO:HI, such as -2:2, got {text!r}")
-    bounds = (parse_constant(low, "--range"), parse_constant(high, "--range"))
-    if not (math.isfinite(bounds[0]) and math.isfinite(bounds[1]) and bounds[0] < bounds[1]):
-        raise ValueInputError(f"--range needs finite LO < HI, got {text!r}")
-    return bounds

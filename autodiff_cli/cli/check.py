@@ -14,6 +14,7 @@ from .options import (
     Var,
     Wrt,
     assignments,
+    read_expression,
 )
 
 
@@ -72,8 +73,9 @@ def check(
 
     Example:  adcli check "sin(x)+x*y" --x 1 --y 2
     """
-    from ..check.point import ATOL, RTOL, CheckSettings, check_program, parse_range
-    from ..language.inputs import read_expression
+    from ..check.point import ATOL, RTOL, CheckSettings, check_program
+    from ..errors import option
+    from ..language.inputs import parse_range
     from ..language.parser import parse
     from ..render.check import check_view
     from ..render.console import console
@@ -81,7 +83,8 @@ def check(
 
     settings = CheckSettings(method=method.value, mode=mode.value, eps=eps,
                              rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
-                             points=points, seed=seed, sample_range=parse_range(sample_range))
+                             points=points, seed=seed,
+                             sample_range=parse_range(sample_range, option("range")))
     program = parse(read_expression(expression, file))
     report = check_program(program, assignments(ctx, var), wrt, settings)
     if json:

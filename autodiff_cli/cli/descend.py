@@ -12,6 +12,7 @@ from .options import (
     Json,
     Var,
     assignments,
+    read_expression,
 )
 
 
@@ -67,7 +68,7 @@ def descend(
 
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
-    from ..language.inputs import check_names, comma_list, read_expression, resolve_point
+    from ..language.inputs import check_names, comma_list, resolve_point
     from ..language.parser import parse, parse_constant
     from ..optimize.descent import DescentConfig, descend
     from ..optimize.outputs import output_sinks, record_every

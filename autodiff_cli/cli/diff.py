@@ -10,6 +10,7 @@ from .options import (
     File,
     Json,
     Wrt,
+    read_expression,
 )
 
 Order = Annotated[int, typer.Option(
@@ -36,7 +37,7 @@ def diff(
     """
     from ..engine.symbolic import differentiate
     from ..errors import VariableError
-    from ..language.inputs import read_expression, resolve_wrt
+    from ..language.inputs import resolve_wrt
     from ..language.parser import parse
     from ..render.diff import diff_text
     from ..render.json import diff_json

@@ -17,6 +17,7 @@ from .options import (
     check_output,
     emit,
     emit_text,
+    read_expression,
 )
 
 
@@ -41,7 +42,7 @@ def grad(
     Example:  adcli grad "sin(x)+x*y" --x 1 --y 2 --trace
     """
     from ..engine.gradient import gradient_at
-    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.inputs import resolve_point, resolve_wrt
     from ..language.parser import parse
     from ..render.console import console, warning_text
     from ..render.grad import grad_view

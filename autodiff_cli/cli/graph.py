@@ -16,6 +16,7 @@ from .options import (
     assignments,
     emit,
     emit_text,
+    read_expression,
     wrote,
 )
 
@@ -52,7 +53,7 @@ def graph(
 
     Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format dot --output graph.svg
     """
-    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.inputs import resolve_point, resolve_wrt
     from ..language.parser import parse
     from ..render.graph import graph_tree
     from ..render.json import to_json

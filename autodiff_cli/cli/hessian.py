@@ -12,6 +12,7 @@ from .options import (
     Var,
     Wrt,
     assignments,
+    read_expression,
 )
 
 
@@ -32,7 +33,7 @@ def hessian(
     Example:  adcli hessian "x^2 - y^2" --x 0 --y 0
     """
     from ..engine.hessian import hessian_at
-    from ..language.inputs import read_expression, resolve_point, resolve_wrt
+    from ..language.inputs import resolve_point, resolve_wrt
     from ..language.parser import parse
     from ..render.console import console, warning_text
     from ..render.hessian import hessian_view

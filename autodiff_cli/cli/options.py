@@ -1,10 +1,12 @@
 """Options that several commands share, defined once; and writing a command's output."""
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from ..errors import AdcliError, InputFileError, VariableError
 from .core import ASSIGNMENTS
 
 Expression = Annotated[Optional[str], typer.Argument(
@@ -25,8 +27,7 @@ VARIABLES_HELP = ("Give each variable as an option named after it: --x 1 --y=-2 
 
 
 def assignments(ctx: typer.Context, var: list[str] | None) -> list[tuple[str, str]]:
-    from ..language.inputs import parse_assignment
-
+    """The variables' values: every ``--NAME VALUE``, then every ``--var NAME=VALUE``."""
     given: list[tuple[str, str]] = list(ctx.meta.get(ASSIGNMENTS, []))
     return given + [parse_assignment(v) for v in var or []]
 
@@ -73,3 +74,30 @@ def emit(renderable: Any, output: Path | None) -> None:
     wrote(output)
 
 
+# ---------------------------------------------------------------- reading input
+
+
+def read_expression(text: str | None, file: str | None) -> str:
+    """The program's text: the argument, a file, or standard input for ``-``."""
+    if text is not None and file is not None:
+        raise AdcliError("give the expression either as an argument or with --file, not both")
+    if file is None and text is None:
+        raise AdcliError("no expression: give one as an argument, with --file FILE, or - for stdin")
+    if text == "-" or file == "-":
+        return sys.stdin.read()
+    if file is not None:
+        try:
+            return Path(file).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise InputFileError(f"cannot read {file}: {reason}") from None
+    assert text is not None
+    return text
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``name=value`` from ``--var``."""
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip() or not value.strip():
+        raise VariableError(f"--var takes name=value, got {text!r}")
+    return name.strip(), value.strip()

@@ -10,6 +10,7 @@ from .options import (
     File,
     Var,
     assignments,
+    read_expression,
 )
 
 PLOT_HELP = ("Give each plotted variable a range, --x -2:2 or --t -pi:pi, and every other variable "
@@ -40,7 +41,6 @@ def plot_command(
 
     Example:  adcli plot "sin(x)" --x -pi:pi --at 1 --output curve.png
     """
-    from ..language.inputs import read_expression
     from ..language.parser import parse, parse_constant
     from ..views.plot import output_format, plot
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import sys
+import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-from ..errors import AdcliError, InputFileError, VariableError, did_you_mean
+from ..errors import (
+    ValueInputError,
+    VariableError,
+    did_you_mean,
+    option,
+    variable,
+)
 from ..ops import CONSTANTS
 from .parser import parse_constant
 
@@ -49,7 +54,7 @@ def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
             raise VariableError(f"'{name}' is given a value twice")
         seen.add(name)
     check_names([name for name, _ in pairs], variables, "given a value")
-    given = {name: float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, f"--{name}")
+    given = {name: float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, variable(name))
              for name, raw in pairs}
     point: dict[str, float] = {}
     for name in variables:
@@ -59,7 +64,7 @@ def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
             point[name] = defaults
         else:
             raise VariableError(
-                f"no value for variable '{name}': give it as --{name} VALUE "
+                f"no value for variable '{name}': give it as {variable(name, 'VALUE')} "
                 f"(the expression's variables: {_listing(variables)}){missing_hint}")
     return point
 
@@ -75,32 +80,24 @@ def resolve_wrt(variables: Sequence[str], wrt: str | Sequence[str] | None) -> tu
         return tuple(variables)
     names = comma_list([wrt]) if isinstance(wrt, str) else [n for n in wrt if n]
     if not names:
-        raise VariableError("--wrt names no variable")
+        raise VariableError(f"{option('wrt')} names no variable")
     check_names(names, variables, "differentiated against")
     return tuple(n for n in variables if n in names)
 
 
-def read_expression(text: str | None, file: str | None) -> str:
-    """The program's text: the argument, a file, or standard input for ``-``."""
-    if text is not None and file is not None:
-        raise AdcliError("give the expression either as an argument or with --file, not both")
-    if file is None and text is None:
-        raise AdcliError("no expression: give one as an argument, with --file FILE, or - for stdin")
-    if text == "-" or file == "-":
-        return sys.stdin.read()
-    if file is not None:
-        try:
-            return Path(file).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise InputFileError(f"cannot read {file}: {reason}") from None
-    assert text is not None
-    return text
+def parse_range(text: str, what: str) -> tuple[float, float]:
+    """``LO:HI``, each end a constant expression (``-pi:pi``), finite, ``LO < HI``; ``what``
+    names the range in messages (a name marked with :func:`errors.option` or :func:`errors.variable`)."""
+    low_text, _, high_text = text.partition(":")
+    if ":" in high_text or not low_text.strip() or not high_text.strip():
+        raise ValueInputError(f"{what}: {text!r} is not a range; write LO:HI, such as -2:2")
+    low = parse_constant(low_text, f"{what} (the range's low end)")
+    high = parse_constant(high_text, f"{what} (the range's high end)")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueInputError(f"{what}: the range {text!r} must have finite ends")
+    if not low < high:
+        raise ValueInputError(f"{what}: the range {text!r} is empty; its low end must be below its high end")
+    return low, high
 
 
-def parse_assignment(text: str) -> tuple[str, str]:
-    """``name=value`` from ``--var``."""
-    name, eq, value = text.partition("=")
-    if not eq or not name.strip() or not value.strip():
-        raise VariableError(f"--var takes name=value, got {text!r}")
-    return name.strip(), value.strip()
+#END

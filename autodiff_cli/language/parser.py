@@ -433,12 +433,14 @@ def parse(source: str) -> ast.Program:
     return _Builder(source).program(tree)
 
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-"""A decimal number, as the grammar's NUMBER with an optional sign (no inf, nan or _)."""
+_PLAIN_NUMBER = re.compile(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)
+"""A decimal number, as the grammar's NUMBER with an optional sign; or inf or nan, which
+adcli writes (JSON has no other way to say them) and so reads back as values."""
 
 
 def parse_constant(text: str, what: str = "value") -> float:
-    """A number or constant expression given as a value, such as ``pi/4`` or ``-1e-3``."""
+    """A number or constant expression given as a value, such as ``pi/4``, ``-1e-3`` or
+    ``inf``; ``what`` names the value in messages (marked with :func:`errors.option`)."""
     from ..errors import AdcliError
 
     if _PLAIN_NUMBER.fullmatch(text.strip()):

@@ -22,10 +22,7 @@ from typing import Union
 
 from .. import expr as ast
 from ..expr import Apply, Const, Expr, Num, Var
-from ..ops import OPS, RESERVED
-
-SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
-"""Precedence levels, loosest first."""
+from ..ops import ATOM, POWER, PRODUCT, RESERVED, SUM, UNARY, Op
 
 _ANY = 0
 _EXPONENT = -1
@@ -33,12 +30,11 @@ _EXPONENT = -1
 _DEFINE = -2
 """The top of a statement: the node itself, never its name."""
 
-_LEVEL = {"add": SUM, "sub": SUM, "mul": PRODUCT, "div": PRODUCT, "zmul": PRODUCT, "neg": UNARY,
-          "pow": POWER}
-# The symbols come from the registry; sums are spaced, products are not.  ``zmul`` (the
-# registry's "a*b, but 0 when a factor is 0") has no spelling of its own: it prints as ``*``.
-_INFIX = {name: f" {OPS[name].symbol} " if _LEVEL[name] == SUM else str(OPS[name].symbol)
-          for name in ("add", "sub", "mul", "div")} | {"zmul": str(OPS["mul"].symbol)}
+
+def _infix(op: Op) -> str:
+    """How a binary operator is written between its operands: sums spaced, products not."""
+    return f" {op.symbol} " if op.precedence == SUM else str(op.symbol)
+
 
 Item = Union[str, tuple[Expr, int]]
 
@@ -61,16 +57,16 @@ def number_text(value: float) -> tuple[str, int]:
 
 
 def _is_product(node: Expr, named: Mapping[int, str]) -> bool:
-    return isinstance(node, Apply) and node.op.name in ("mul", "div", "zmul") and id(node) not in named
+    return isinstance(node, Apply) and node.op.precedence == PRODUCT and id(node) not in named
 
 
 def _level(node: Expr, named: Mapping[int, str]) -> int:
     if isinstance(node, Num):
         return number_text(node.value)[1]
     if isinstance(node, Apply):
-        if node.op.name == "neg" and _is_product(node.args[0], named):
+        if node.op.precedence == UNARY and _is_product(node.args[0], named):
             return PRODUCT  # printed -a*b: see _pieces
-        return _LEVEL.get(node.op.name, ATOM)
+        return node.op.precedence
     return ATOM
 
 
@@ -82,7 +78,7 @@ def _starts_with_minus(node: Expr, named: Mapping[int, str]) -> bool:
         return False
     if isinstance(node, Num):
         return number_text(node.value)[0].startswith("-")
-    return isinstance(node, Apply) and node.op.name == "neg"
+    return isinstance(node, Apply) and node.op.precedence == UNARY
 
 
 def _parenthesized(node: Expr, position: int, named: Mapping[int, str]) -> bool:
@@ -117,7 +113,7 @@ def _emit(root: Expr, named: Mapping[int, str], out: list[str]) -> None:
         if isinstance(node, (Var, Const)):
             out.append(node.name)
             continue
-        if position == _EXPONENT and isinstance(node, Apply) and node.op.name == "neg":
+        if position == _EXPONENT and isinstance(node, Apply) and node.op.precedence == UNARY:
             operand = node.args[0]
             stack.extend(((operand, _EXPONENT), _sign(operand, _EXPONENT, named)))
             continue
@@ -132,23 +128,24 @@ def _emit(root: Expr, named: Mapping[int, str], out: list[str]) -> None:
 
 
 def _pieces(node: Apply, named: Mapping[int, str]) -> list[Item]:
-    """The parts of one node's text, left to right."""
-    name = node.op.name
-    if name in _INFIX:
+    """The parts of one node's text, left to right, by the registry's symbol and precedence."""
+    op = node.op
+    if op.symbol is not None and op.arity == 2 and op.right_associative:
+        return [(node.args[0], ATOM), op.symbol, (node.args[1], _EXPONENT)]
+    if op.symbol is not None and op.arity == 2:
         left, right = node.args
-        level = _LEVEL[name]
-        return [(left, level), _INFIX[name], (right, level + 1)]
-    if name == "neg":
+        return [(left, op.precedence), _infix(op), (right, op.precedence + 1)]
+    if op.symbol is not None:
         # -(a*b) prints as -a*b, which reads back as (-a)*b: the same value exactly,
         # since negation is exact and rounding is symmetric in sign.
+        # The same holds for the negation of such a negation: -(-(a*b)) prints as - -a*b, not
+        # -(-a*b), which would read back as -((-a)*b) and print differently.
         operand = node.args[0]
-        position = PRODUCT if _is_product(operand, named) else UNARY
+        position = PRODUCT if _level(operand, named) == PRODUCT else UNARY
         return [_sign(operand, position, named), (operand, position)]
-    if name == "pow":
-        return [(node.args[0], ATOM), "^", (node.args[1], _EXPONENT)]
-    if not node.op.spellings:
-        raise ValueError(f"operation {name!r} has no spelling in the language")
-    pieces: list[Item] = [node.op.spellings[0], "("]
+    if not op.spellings:
+        raise ValueError(f"operation {op.name!r} has no spelling in the language")
+    pieces: list[Item] = [op.spellings[0], "("]
     for index, arg in enumerate(node.args):
         if index:
             pieces.append(", ")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import expr as ast
-from ..errors import AdcliError
+from ..errors import AdcliError, Spelling, option, python_spelling, spell
 from .loop import DIVERGED, DIVERGENCE_LIMIT, RAN, STATUS, LoopSpec, Row, compiled_loop
 from .optimizers import OPTIMIZERS
 from .run import Record, Sink, run
@@ -60,8 +60,8 @@ class DescentConfig:
 
 STOP_REASONS = {
     "steps": "reached the step limit",
-    "converged": "converged: the gradient norm fell below --tol",
-    "ftol": "converged: the loss changed by less than --ftol",
+    "converged": f"converged: the gradient norm fell below {option('tol')}",
+    "ftol": f"converged: the loss changed by less than {option('ftol')}",
     "diverged": "diverged: the loss or a variable became non-finite or exceeded 1e300",
     "line_search": "line search found no decrease (at a minimum to working precision?)",
     "interrupted": "interrupted",
@@ -88,7 +88,11 @@ class DescentResult:
 
     @property
     def message(self) -> str:
-        return STOP_REASONS[self.stop_reason]
+        return self.describe()
+
+    def describe(self, spelling: Spelling = python_spelling) -> str:
+        """Why the descent stopped, naming settings as ``spelling`` writes them."""
+        return spell(STOP_REASONS[self.stop_reason], spelling)
 
     @property
     def ok(self) -> bool:
@@ -116,7 +120,7 @@ class Descent:
             raise AdcliError(f"unknown optimizer '{self.config.optimizer}'; "
                              f"choose from {', '.join(OPTIMIZERS)}")
         if self.config.line_search and self.config.optimizer != "sgd":
-            raise AdcliError("--line-search works with --optimizer sgd")
+            raise AdcliError(f"{option('line_search')} works with {option('optimizer', 'sgd')}")
         if not self.free:
             raise AdcliError("every variable is fixed: nothing to descend on")
         self.settings = self.config.settings()

@@ -12,6 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import command_line_spelling
 from ..optimize.run import Sink
 from .console import number, point_text, short
 
@@ -115,7 +116,7 @@ def descent_summary(result: DescentResult) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("stopped", Text(result.message, style=style))
+    grid.add_row("stopped", Text(result.describe(command_line_spelling), style=style))
     grid.add_row("optimizer", result.optimizer + " (" + ", ".join(
         f"{k} = {number(v)}" for k, v in result.settings.items()) + ")")
     grid.add_row("steps", str(result.steps))

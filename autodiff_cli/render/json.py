@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..errors import command_line_spelling
+
 if TYPE_CHECKING:
     from ..check.point import CheckReport, VariableCheck
     from ..engine.gradient import GradResult
@@ -105,7 +107,7 @@ def descent_json(result: DescentResult) -> str:
         "grad_norm": result.grad_norm,
         "steps": result.steps,
         "stop_reason": result.stop_reason,
-        "message": result.message,
+        "message": result.describe(command_line_spelling),
         "elapsed": result.elapsed,
         "losses": list(result.losses),
     })

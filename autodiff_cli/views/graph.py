@@ -24,7 +24,7 @@ from typing import Any
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
-from ..errors import MissingProgramError, OutputFileError
+from ..errors import MissingProgramError, OutputFileError, option
 from ..language.inputs import resolve_point, resolve_wrt
 from ..language.parser import parse
 from ..render.files import check_suffix, write_text
@@ -433,7 +433,7 @@ def dot_program() -> str:
     if found is None:
         raise MissingProgramError(
             "rendering a picture needs Graphviz's dot program, which is not installed; "
-            f"{INSTALL_GRAPHVIZ} -- or write the DOT text with --output graph.dot")
+            f"{INSTALL_GRAPHVIZ} -- or write the DOT text with {option('output', 'graph.dot')}")
     return found
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.compile import Compiled, compile_program
-from ..errors import AdcliError, ValueInputError, VariableError
+from ..errors import AdcliError, VariableError, option, variable
 from ..expr import Program, one_line
 from ..language.inputs import Assignment, check_names, resolve_point
-from ..language.parser import parse_constant
+from ..language.inputs import parse_range as parse_range_text
 from ..optimize.run import Record, Sink
 from ..render.files import check_writable
 
@@ -76,17 +76,7 @@ class Tangent:
 
 def parse_range(name: str, text: str) -> Range:
     """``LO:HI`` for variable ``name``; each bound a constant expression (``-pi:pi``)."""
-    what = f"--{name}"
-    low_text, _, high_text = text.partition(":")
-    if ":" in high_text or not low_text.strip() or not high_text.strip():
-        raise ValueInputError(f"{what}: {text!r} is not a range; write LO:HI, e.g. {what} -2:2")
-    low = parse_constant(low_text, f"{what} (the range's low end)")
-    high = parse_constant(high_text, f"{what} (the range's high end)")
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise ValueInputError(f"{what}: the range {text!r} must have finite ends")
-    if not low < high:
-        raise ValueInputError(f"{what}: the range {text!r} is empty; its low end must be below its high end")
-    return Range(name, low, high)
+    return Range(name, *parse_range_text(text, variable(name)))
 
 
 def split_assignments(variables: Sequence[str], assignments: Sequence[Assignment]
@@ -108,11 +98,12 @@ def split_assignments(variables: Sequence[str], assignments: Sequence[Assignment
             fixed.append((name, raw))
     check_names(seen, variables, "given a value")
     if not ranges:
-        raise PlotError("nothing to plot: give one variable a range for a curve (--x -2:2), "
-                        "or two for a contour map (--x -2:2 --y -1:3)")
+        raise PlotError(f"nothing to plot: give one variable a range for a curve ({variable('x', '-2:2')}), "
+                        f"or two for a contour map ({variable('x', '-2:2')} {variable('y', '-1:3')})")
     if len(ranges) > 2:
         raise PlotError(f"{len(ranges)} ranges given ({', '.join(r.name for r in ranges)}); a plot has "
-                        "one (a curve) or two (a contour map): give the others a single value, e.g. --z 1")
+                        "one (a curve) or two (a contour map): give the others a single value, such as "
+                        f"{variable(ranges[-1].name, '1')}")
     # The plotted variables stand in with their low ends, so a missing value's message lists
     # all of the expression's variables.
     point = resolve_point(variables, [*fixed, *((r.name, r.low) for r in ranges)])
@@ -155,7 +146,7 @@ def _tangent(compiled: Compiled, fixed: Mapping[str, float], at: float) -> Tange
     value, (slope,) = compiled.value_and_grad(*_arguments(compiled, {**fixed, name: at}))
     if not (math.isfinite(value) and math.isfinite(slope)):
         raise PlotError(f"no tangent at {name} = {at!r}: the value there is {value!r} and the slope "
-                        f"{slope!r}; choose another point with --at")
+                        f"{slope!r}; choose another point with {option('at')}")
     return Tangent(name, at, value, slope)
 
 
@@ -319,7 +310,8 @@ def plot_curve(program: Program, variable: Range, fixed: Mapping[str, float], ou
     if at is None:
         at = (variable.low + variable.high) / 2
     elif not variable.low <= at <= variable.high:
-        raise PlotError(f"--at {at!r} is outside the plotted range {variable.low!r}:{variable.high!r}")
+        raise PlotError(f"{option('at')} {at!r} is outside the plotted range "
+                        f"{variable.low!r}:{variable.high!r}")
     compiled = compile_program(program, (variable.name,))  # once, for the tangent and the curve
     tangent = _tangent(compiled, fixed, at)
 
@@ -364,7 +356,8 @@ def plot(program: Program, assignments: Sequence[Assignment], output: str | Path
     if len(ranges) == 1:
         return plot_curve(program, ranges[0], fixed, output, at, points or CURVE_POINTS)
     if at is not None:
-        raise PlotError("--at places the tangent on a curve of one variable; a contour map has none")
+        raise PlotError(f"{option('at')} places the tangent on a curve of one variable; "
+                        "a contour map has none")
     return plot_contour(program, ranges[0], ranges[1], fixed, output, points or CONTOUR_POINTS, arrows)
 
 

@@ -25,7 +25,7 @@ from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
 from ..language.inputs import resolve_point, resolve_wrt
 from ..language.parser import parse
-from ..ops import FLOAT, OPS, Op, algebra
+from ..ops import ATOM, FLOAT, OPS, POWER, PRODUCT, SUM, Op, algebra
 
 MAX_FORM = 48
 """A local partial's printed form longer than this is left out (its number stays)."""
@@ -42,8 +42,11 @@ PATH_COUNT_CAP = 10**18
 
 # ---------------------------------------------------------------- a string algebra for the rules
 
-_ADD, _NEG, _MUL, _POW, _ATOM = 1, 1.5, 2, 4, 5
-"""Precedence levels of printed forms: a form is parenthesised inside a tighter operator."""
+_ADD, _MUL, _POW, _ATOM = SUM, PRODUCT, POWER, ATOM
+"""Precedence levels of printed forms, the registry's: a form is parenthesised inside a
+tighter operator."""
+_NEG = (SUM + PRODUCT) / 2
+"""A negated form, ``-w1·w2``: looser than a product (``2·(-w1)``), tighter than a sum."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,13 +319,14 @@ def _operand_form(node: ast.Expr, numbers: Mapping[int, int]) -> Term:
 
 
 def definition_text(op: Op, operands: Sequence[str]) -> str:
-    """``w1 + w2``, ``-w1``, ``w1^2``, ``sin(w1)``: an operation on already-named operands."""
+    """``w1 + w2``, ``-w1``, ``w1^2``, ``sin(w1)``: an operation on already-named operands,
+    written with the registry's symbol (a product with a centred dot)."""
     shown = [f"({o})" if o.startswith("-") else o for o in operands]
-    infix = {"add": " + ", "sub": " - ", "mul": "·", "div": "/", "pow": "^"}
-    if op.name in infix:
-        return infix[op.name].join(shown)
-    if op.name == "neg":
-        return f"-{shown[0]}"
+    if op.symbol is not None and op.arity == 2:
+        symbol = "·" if op.precedence == PRODUCT and op.symbol == "*" else op.symbol
+        return (f" {symbol} " if op.precedence == SUM else symbol).join(shown)
+    if op.symbol is not None:
+        return f"{op.symbol}{shown[0]}"
     return f"{function_name(op)}({', '.join(operands)})"
 
 
