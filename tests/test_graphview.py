@@ -16,16 +16,10 @@ from typer.testing import CliRunner
 
 from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import grad
-from autodiff_cli.views.graph import (
-    GraphView,
-    computation_graph,
-    cut,
-    distances,
-    graph_dict,
-    outline,
-    to_dot,
-    to_mermaid,
-)
+from autodiff_cli.render.dot import to_dot
+from autodiff_cli.render.json import graph_dict
+from autodiff_cli.render.mermaid import to_mermaid
+from autodiff_cli.views.graph import GraphView, computation_graph, cut, distances, outline
 
 runner = CliRunner()
 ARGS = ["sin(x)+x*y", "--x", "1", "--y", "2"]

@@ -55,21 +55,15 @@ def graph(
     """
     from ..language.inputs import resolve_point, resolve_wrt
     from ..language.parser import parse
+    from ..render.dot import to_dot
     from ..render.graph import graph_tree
-    from ..render.json import to_json
-    from ..views.graph import (
-        DEFAULT_TREE_DEPTH,
-        check_output,
-        graph_at,
-        graph_dict,
-        save,
-        to_dot,
-        to_mermaid,
-    )
+    from ..render.json import graph_dict, to_json
+    from ..render.mermaid import to_mermaid
+    from ..views.graph import DEFAULT_TREE_DEPTH, graph_at
 
     kind = form.value
     if output is not None:
-        check_output(kind, output)
+        _check_output(kind, output)
     program = parse(read_expression(expression, file))
     point = resolve_point(program.variables, assignments(ctx, var))
     view = graph_at(program, point, resolve_wrt(program.variables, wrt))
@@ -91,5 +85,42 @@ def graph(
     if output is None:
         emit_text(text, None)
     else:
-        save(text, kind, output)
+        _save(text, kind, output)
         wrote(output)
+
+
+OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "tree": (".svg", ".txt"),
+    "dot": (".dot", ".gv", ".svg", ".png", ".pdf"),
+    "mermaid": (".mmd", ".md"),
+    "json": (".json",),
+}
+"""The files each format can write; DOT renders .svg, .png and .pdf through Graphviz's dot."""
+
+
+def _check_output(form: str, path: Path) -> None:
+    """Fail early when ``form`` cannot write ``path``, or when rendering it needs a missing dot."""
+    from ..render.dot import RENDERED_BY_DOT, dot_program
+    from ..render.files import check_suffix
+
+    suffix = path.suffix.lower()
+    hint = ""
+    if form != "dot" and suffix in RENDERED_BY_DOT:
+        hint = f"; for a {suffix} picture of the graph use --format dot --output {path.name}"
+    check_suffix(path, OUTPUT_SUFFIXES[form], f"--format {form}", hint)
+    if form == "dot" and suffix in RENDERED_BY_DOT:
+        dot_program()
+
+
+def _save(text: str, form: str, path: Path) -> None:
+    """Write a DOT, Mermaid or JSON text to ``path``; DOT to .svg/.png/.pdf is drawn by dot."""
+    from ..render.dot import RENDERED_BY_DOT, render_dot
+    from ..render.files import write_text
+
+    suffix = path.suffix.lower()
+    if form == "dot" and suffix in RENDERED_BY_DOT:
+        render_dot(text, path)
+    elif form == "mermaid" and suffix == ".md":
+        write_text(path, f"```mermaid\n{text}```\n")
+    else:
+        write_text(path, text)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..engine.hessian import HessianResult
     from ..engine.symbolic import DiffResult
     from ..optimize.descent import DescentResult
+    from ..views.graph import GraphView
     from ..views.trace import Trace
 
 
@@ -49,8 +50,6 @@ def grad_json(result: GradResult, trace: Trace | None = None) -> str:
         "gradient": result.gradient,
     }
     if trace is not None:
-        from ..views.trace import trace_dict
-
         data["trace"] = trace_dict(trace)
     return to_json(data)
 
@@ -134,3 +133,52 @@ def hessian_json(result: HessianResult) -> str:
         "critical": result.critical,
         "classification": result.classification,
     })
+
+
+def graph_dict(view: GraphView) -> dict[str, Any]:
+    """The whole graph as plain data (never cut); non-finite numbers are left to the JSON writer."""
+    return {
+        "expression": view.expression,
+        "point": view.point,
+        "value": view.value,
+        "gradient": view.gradient,
+        "output": view.output,
+        "nodes": [{
+            "id": n.id, "kind": n.kind, "op": n.op, "definition": n.definition, "name": n.name,
+            "value": n.value, "gradient": n.gradient, "arguments": list(n.arguments),
+        } for n in view.nodes],
+        "edges": [{
+            "from": e.source, "to": e.target, "argument": e.position,
+            "local_partial": e.local_partial, "local_partial_form": e.local_form,
+        } for e in view.edges],
+    }
+
+
+def trace_dict(trace: Trace) -> dict[str, Any]:
+    """The trace as plain data for JSON (non-finite numbers are left to the JSON writer)."""
+    nodes = []
+    for node in trace.nodes:
+        nodes.append({
+            "node": node.label,
+            "op": node.op,
+            "definition": node.definition,
+            "name": node.name,
+            "value": node.value,
+            "partials": [
+                {"operand": operand, "form": form, "value": value}
+                for operand, form, value in zip(node.operands, node.partial_forms, node.partials)
+            ],
+            "adjoint": node.adjoint,
+        })
+    paths = {}
+    for entry in trace.paths:
+        paths[entry.variable] = {
+            "node": f"w{entry.node}",
+            "gradient": entry.gradient,
+            "path_count": entry.path_count,
+            "grouped_by_first_edge": entry.grouped,
+            "terms": [{"nodes": [f"w{i}" for i in term.nodes], "factors": list(term.factors),
+                       "value": term.value} for term in entry.terms],
+            "sum": entry.total,
+        }
+    return {"nodes": nodes, "output": trace.output, "paths": paths}

@@ -13,21 +13,15 @@ iterative, so a 100,000-node expression is fine.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
-from ..errors import MissingProgramError, OutputFileError, option
 from ..language.inputs import resolve_point, resolve_wrt
 from ..language.parser import parse
-from ..render.files import check_suffix, write_text
 from .trace import build_trace, constant_text, number_nodes, number_text, partial_text
 
 DEFAULT_TREE_DEPTH = 8
@@ -35,18 +29,8 @@ DEFAULT_TREE_DEPTH = 8
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 
-OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "tree": (".svg", ".txt"),
-    "dot": (".dot", ".gv", ".svg", ".png", ".pdf"),
-    "mermaid": (".mmd", ".md"),
-    "json": (".json",),
-}
-"""The files each format can write; DOT renders .svg, .png and .pdf through Graphviz's dot."""
 
-RENDERED_BY_DOT = (".svg", ".png", ".pdf")
 
-INSTALL_GRAPHVIZ = ("install Graphviz: apt-get install graphviz (Debian, Ubuntu), "
-                    "brew install graphviz (macOS), or see https://graphviz.org/download/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,162 +285,10 @@ def hidden_note(hidden: int, depth: int | None) -> str:
 # ---------------------------------------------------------------- DOT
 
 
-def _dot_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def to_dot(view: GraphView, depth: int | None = None) -> str:
-    """Graphviz DOT: inputs on the left, the output on the right, local partials on the edges."""
-    part = cut(view, depth)
-    kept = set(part.kept)
-    truncated = set(part.truncated)
-    caption = title(view)
-    if part.hidden:
-        caption += "\n" + hidden_note(part.hidden, depth)
-    lines = [
-        "digraph adcli {",
-        "  graph [rankdir=LR, labelloc=t, fontname=Helvetica, label="
-        + _dot_string(caption) + "];",
-        '  node [shape=box, style="rounded,filled", fillcolor="#f8fafc", fontname=Helvetica, '
-        "fontsize=11];",
-        "  edge [fontname=Helvetica, fontsize=9, color=\"#475569\"];",
-    ]
-    for node in view.nodes:
-        if node.id not in kept:
-            continue
-        attributes = ["label=" + _dot_string("\n".join(node_lines(node)))]
-        if node.kind == "variable":
-            attributes.append('shape=ellipse, fillcolor="#dbeafe"')
-        elif node.kind == "constant":
-            attributes.append('shape=plaintext, style=""')
-        if node.id == view.output:
-            attributes.append('penwidth=2, fillcolor="#dcfce7"')
-        if node.id in truncated:
-            attributes.append('style="rounded,filled,dashed"')
-        lines.append(f"  {node.id} [{', '.join(attributes)}];")
-    for node_id in part.truncated:
-        lines.append(f'  more_{node_id} [label="…", shape=plaintext];')
-        lines.append(f"  more_{node_id} -> {node_id} [style=dashed];")
-    for edge in view.edges:
-        if edge.source in kept and edge.target in kept:
-            label = edge_label(edge)
-            shown = f" [label={_dot_string(label)}]" if label else " [style=dotted]"
-            lines.append(f"  {edge.source} -> {edge.target}{shown};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 # ---------------------------------------------------------------- Mermaid
-
-
-def _mermaid_text(text: str) -> str:
-    # Entity codes keep quotes and angle brackets from ending the label; '#' starts an entity.
-    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(char, code)
-    return text
-
-
-def to_mermaid(view: GraphView, depth: int | None = None) -> str:
-    """A Mermaid flowchart, which GitHub and many Markdown viewers draw from a ```mermaid block."""
-    part = cut(view, depth)
-    kept = set(part.kept)
-    lines = ["flowchart LR", f"  %% {_mermaid_text(title(view))}"]
-    for node in view.nodes:
-        if node.id not in kept:
-            continue
-        label = "<br/>".join(_mermaid_text(line) for line in node_lines(node))
-        shape = '(["{}"])' if node.kind == "variable" else '["{}"]'  # variables are stadiums
-        lines.append(f"  {node.id}{shape.format(label)}")
-    for node_id in part.truncated:
-        lines.append(f'  more_{node_id}["…"] -.-> {node_id}')
-    for edge in view.edges:
-        if edge.source in kept and edge.target in kept:
-            label = edge_label(edge)
-            arrow = f'-->|"{_mermaid_text(label)}"|' if label else "-.->"
-            lines.append(f"  {edge.source} {arrow} {edge.target}")
-    if part.hidden:
-        lines.append(f'  hidden_note["{_mermaid_text(hidden_note(part.hidden, depth))}"]')
-    classes = {
-        "variable": [n.id for n in view.nodes if n.kind == "variable" and n.id in kept],
-        "constant": [n.id for n in view.nodes if n.kind == "constant" and n.id in kept],
-    }
-    lines.append("  classDef variable fill:#dbeafe,stroke:#1d4ed8")
-    lines.append("  classDef constant fill:#f1f5f9,stroke:#94a3b8")
-    lines.append("  classDef output fill:#dcfce7,stroke:#15803d,stroke-width:2px")
-    for name, members in classes.items():
-        if members:
-            lines.append(f"  class {','.join(members)} {name}")
-    lines.append(f"  class {view.output} output")
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- JSON
 
 
-def graph_dict(view: GraphView) -> dict[str, Any]:
-    """The whole graph as plain data (never cut); non-finite numbers are left to the JSON writer."""
-    return {
-        "expression": view.expression,
-        "point": view.point,
-        "value": view.value,
-        "gradient": view.gradient,
-        "output": view.output,
-        "nodes": [{
-            "id": n.id, "kind": n.kind, "op": n.op, "definition": n.definition, "name": n.name,
-            "value": n.value, "gradient": n.gradient, "arguments": list(n.arguments),
-        } for n in view.nodes],
-        "edges": [{
-            "from": e.source, "to": e.target, "argument": e.position,
-            "local_partial": e.local_partial, "local_partial_form": e.local_form,
-        } for e in view.edges],
-    }
-
-
 # ---------------------------------------------------------------- files
-
-
-def check_output(form: str, path: Path) -> None:
-    """Fail early when ``form`` cannot write ``path``, or when rendering it needs a missing dot."""
-    suffix = path.suffix.lower()
-    hint = ""
-    if form != "dot" and suffix in RENDERED_BY_DOT:
-        hint = f"; for a {suffix} picture of the graph use --format dot --output {path.name}"
-    check_suffix(path, OUTPUT_SUFFIXES[form], f"--format {form}", hint)
-    if form == "dot" and suffix in RENDERED_BY_DOT:
-        dot_program()
-
-
-def dot_program() -> str:
-    """The path of Graphviz's ``dot``."""
-    found = shutil.which("dot")
-    if found is None:
-        raise MissingProgramError(
-            "rendering a picture needs Graphviz's dot program, which is not installed; "
-            f"{INSTALL_GRAPHVIZ} -- or write the DOT text with {option('output', 'graph.dot')}")
-    return found
-
-
-def render_dot(dot: str, path: Path) -> None:
-    """Render DOT text to ``path`` (.svg, .png or .pdf) with Graphviz's ``dot``."""
-    program = dot_program()
-    kind = path.suffix.lower().lstrip(".")
-    try:
-        done = subprocess.run([program, f"-T{kind}", "-o", str(path)], input=dot.encode("utf-8"),
-                              capture_output=True, check=False)
-    except OSError as error:
-        raise OutputFileError(f"cannot run {program}: {error.strerror or error}") from None
-    if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
-        raise OutputFileError(f"dot could not render {path}: {reason}")
-
-
-def save(text: str, form: str, path: Path) -> None:
-    """Write a DOT, Mermaid or JSON text to ``path``; DOT to .svg/.png/.pdf is drawn by dot."""
-    suffix = path.suffix.lower()
-    if form == "dot" and suffix in RENDERED_BY_DOT:
-        render_dot(text, path)
-    elif form == "mermaid" and suffix == ".md":
-        write_text(path, f"```mermaid\n{text}```\n")
-    else:
-        write_text(path, text)

@@ -510,33 +510,3 @@ def trace(expression: str, wrt: str | Sequence[str] | None = None, **values: flo
     program = parse(expression)
     point = resolve_point(program.variables, values.items())
     return trace_at(program, point, resolve_wrt(program.variables, wrt))[1]
-
-
-def trace_dict(trace: Trace) -> dict[str, Any]:
-    """The trace as plain data for JSON (non-finite numbers are left to the JSON writer)."""
-    nodes = []
-    for node in trace.nodes:
-        nodes.append({
-            "node": node.label,
-            "op": node.op,
-            "definition": node.definition,
-            "name": node.name,
-            "value": node.value,
-            "partials": [
-                {"operand": operand, "form": form, "value": value}
-                for operand, form, value in zip(node.operands, node.partial_forms, node.partials)
-            ],
-            "adjoint": node.adjoint,
-        })
-    paths = {}
-    for entry in trace.paths:
-        paths[entry.variable] = {
-            "node": f"w{entry.node}",
-            "gradient": entry.gradient,
-            "path_count": entry.path_count,
-            "grouped_by_first_edge": entry.grouped,
-            "terms": [{"nodes": [f"w{i}" for i in term.nodes], "factors": list(term.factors),
-                       "value": term.value} for term in entry.terms],
-            "sum": entry.total,
-        }
-    return {"nodes": nodes, "output": trace.output, "paths": paths}
