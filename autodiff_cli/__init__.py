@@ -16,25 +16,30 @@ _EXPORTS = {
     "GradResult": "engine.gradient",
     "Program": "expr",
     "Scalar": "engine.scalar",
+    "Dual": "engine.forward",
     "central_difference": "check.point",
     "compile_program": "engine.compile",
-    "diff": "engine.symbolic",
-    "grad": "engine.gradient",
+    "computation_graph": "api",
+    "diff": "api",
+    "forward_grad": "api",
+    "grad": "api",
     "gradients": "engine.scalar",
-    "hessian": "engine.hessian",
+    "hessian": "api",
+    "trace": "api",
     "parse": "language.parser",
 }
 
-__all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "central_difference",
-           "compile_program", "diff", "grad", "gradients", "hessian", "parse"]
+__all__ = ["AdcliError", "Dual", "GradResult", "Program", "Scalar", "__version__", "central_difference",
+           "compile_program", "computation_graph", "diff", "forward_grad", "grad", "gradients",
+           "hessian", "parse", "trace"]
 
 if TYPE_CHECKING:
+    from .api import computation_graph, diff, forward_grad, grad, hessian, trace
     from .check.point import central_difference
     from .engine.compile import compile_program
-    from .engine.gradient import GradResult, grad
-    from .engine.hessian import hessian
+    from .engine.forward import Dual
+    from .engine.gradient import GradResult
     from .engine.scalar import Scalar, gradients
-    from .engine.symbolic import diff
     from .errors import AdcliError
     from .expr import Program
     from .language.parser import parse

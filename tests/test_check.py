@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
+from autodiff_cli.check import check
 from autodiff_cli.check.point import (
     ATOL,
     METHODS,
@@ -23,7 +24,6 @@ from autodiff_cli.check.point import (
     CheckReport,
     CheckSettings,
     central_difference,
-    check,
     check_program,
     estimate,
     float_function,

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
+from autodiff_cli.check import check
 from autodiff_cli.check import points as check_batch
 from autodiff_cli.check.point import (
     CheckSettings,
     PointCheck,
     batchable,
-    check,
     check_point,
     check_program,
     float_function,

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import expr as ast
-from autodiff_cli.engine.forward import Dual, forward_grad, forward_gradient_at
+from autodiff_cli.api import forward_grad
+from autodiff_cli.engine.forward import Dual, forward_gradient_at
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, OPS, Op, jvp, public_operations

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from autodiff_cli.api import computation_graph, grad
 from autodiff_cli.cli import app
-from autodiff_cli.engine.gradient import grad
 from autodiff_cli.render.dot import to_dot
 from autodiff_cli.render.json import graph_dict
 from autodiff_cli.render.mermaid import to_mermaid
-from autodiff_cli.views.graph import GraphView, computation_graph, cut, distances, outline
+from autodiff_cli.views.graph import GraphView, cut, distances, outline
 
 runner = CliRunner()
 ARGS = ["sin(x)+x*y", "--x", "1", "--y", "2"]

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
+from autodiff_cli.api import hessian
 from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
-from autodiff_cli.engine.hessian import classify, eigenvalues_of, hessian, hessian_at
+from autodiff_cli.engine.hessian import classify, eigenvalues_of, hessian_at
 from autodiff_cli.errors import VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import OPS

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from autodiff_cli.api import grad, trace
 from autodiff_cli.cli import app
-from autodiff_cli.engine.gradient import grad
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import public_operations
-from autodiff_cli.views.trace import MAX_PATHS, Trace, trace, trace_at
+from autodiff_cli.views.trace import MAX_PATHS, Trace, trace_at
 
 runner = CliRunner()
 

@@ -50,7 +50,6 @@ from ..engine.gradient import gradient_at
 from ..engine.graph import Graph, _describe
 from ..errors import ValueInputError, option
 from ..language.inputs import Assignment, check_names, resolve_point, resolve_wrt
-from ..language.parser import parse
 
 Method = Literal["central", "forward", "richardson"]
 Mode = Literal["reverse", "forward"]
@@ -598,13 +597,3 @@ def check_program(program: ast.Program, assignments: Iterable[Assignment],
                        all(p.ok for p in checked), _worst(p.max_abs_error for p in checked),
                        _worst(p.max_rel_error for p in checked), sum(not p.ok for p in checked),
                        drawn)
-
-
-def check(expression: str, wrt: str | Sequence[str] | None = None,
-          settings: CheckSettings | None = None, **values: float) -> CheckReport:
-    """Check the gradient of ``expression`` at the point given as keywords.
-
-    >>> check("sin(x)+x*y", x=1, y=2).ok
-    True
-    """
-    return check_program(parse(expression), values.items(), wrt, settings)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import expr as ast
-from ..language.inputs import resolve_point, resolve_wrt
-from ..language.parser import parse
 from ..ops import FLOAT, OPS, Op, jvp
 from .gradient import GradResult
 
@@ -122,16 +120,3 @@ def forward_gradient_at(program: ast.Program, point: Mapping[str, float],
         gradient[name] = out.tangent
     assert value is not None
     return GradResult(program.source, dict(point), value, gradient)
-
-
-def forward_grad(expression: str, wrt: str | Sequence[str] | None = None,
-                 **values: float) -> GradResult:
-    """Like :func:`autodiff_cli.gradient.grad`, by forward mode.
-
-    >>> r = forward_grad("sin(x)+x*y", x=1, y=2)
-    >>> r.value, r.gradient["x"], r.gradient["y"]
-    (2.8414709848078967, 2.5403023058681398, 1.0)
-    """
-    program = parse(expression)
-    point = resolve_point(program.variables, values.items())
-    return forward_gradient_at(program, point, resolve_wrt(program.variables, wrt))

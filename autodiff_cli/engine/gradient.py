@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..expr import Program
-from ..language.inputs import resolve_point, resolve_wrt
-from ..language.parser import parse
 from .graph import Graph, build_graph, first_nonfinite
 
 
@@ -35,25 +33,6 @@ def gradient_at(program: Program, point: Mapping[str, float],
     result = GradResult(program.source, dict(point), graph.output.data, gradient,
                         first_nonfinite(graph))
     return result, graph
-
-
-def grad(expression: str, point: Mapping[str, float | str] | None = None, /, *,
-         wrt: str | Sequence[str] | None = None, **values: float | str) -> GradResult:
-    """The value and gradient of ``expression`` at the point given as keywords.
-
-    Values may be numbers or constant expressions (``"pi/4"``).  A variable whose
-    name is ``wrt`` (or is not a Python identifier) goes in the ``point`` mapping.
-
-    >>> r = grad("sin(x)+x*y", x=1, y=2)
-    >>> r.value, r.gradient["x"], r.gradient["y"]
-    (2.8414709848078967, 2.5403023058681398, 1.0)
-    >>> grad("wrt^2 + θ", {"wrt": 3, "θ": "pi"}).gradient
-    {'wrt': 6.0, 'θ': 1.0}
-    """
-    program = parse(expression)
-    given = [*(point or {}).items(), *values.items()]
-    resolved = resolve_point(program.variables, given)
-    return gradient_at(program, resolved, resolve_wrt(program.variables, wrt))[0]
 
 
 def _grad_or_zero(grad: float | None) -> float:

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Union
 
 from ..expr import Program
-from ..language.inputs import resolve_point, resolve_wrt
-from ..language.parser import parse
 from .graph import build_graph, first_nonfinite
 from .scalar import Scalar, gradients
 
@@ -156,15 +154,3 @@ def hessian_at(program: Program, point: Mapping[str, float],
         classification=_classification(definiteness, critical),
         nonfinite=nonfinite,
     )
-
-
-def hessian(expression: str, wrt: str | Sequence[str] | None = None, **values: float) -> HessianResult:
-    """The Hessian of ``expression`` at the point given as keywords.
-
-    >>> r = hessian("x^2 - y^2", x=0, y=0)
-    >>> r.matrix, r.classification
-    (((2.0, 0.0), (0.0, -2.0)), 'saddle point')
-    """
-    program = parse(expression)
-    point = resolve_point(program.variables, values.items())
-    return hessian_at(program, point, resolve_wrt(program.variables, wrt))

@@ -602,16 +602,3 @@ def evaluate(root: Expr, point: Mapping[str, float]) -> float:
 
     value: float = ast.fold(root, leaf, lambda node, args: node.op.forward(*args))
     return value
-
-
-def diff(expression: str, wrt: str | Sequence[str] | None = None, order: int = 1) -> DiffResult:
-    """Symbolic derivatives of ``expression``.
-
-    >>> diff("x^3 + sin(x)", "x").derivatives["x"]
-    '3*x^2 + cos(x)'
-    """
-    from ..language.inputs import resolve_wrt
-    from ..language.parser import parse
-
-    program = parse(expression)
-    return differentiate(program, resolve_wrt(program.variables, wrt), order)

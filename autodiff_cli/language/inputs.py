@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..errors import (
     ValueInputError,
@@ -15,8 +16,22 @@ from ..errors import (
 from ..ops import CONSTANTS
 from .parser import parse_constant
 
-Assignment = tuple[str, "str | float"]
-"""A variable's name and its value: a number, or text such as ``pi/4``."""
+Assignment = tuple[str, Any]
+"""A variable's name and its value: a number of any numeric type, or text such as ``pi/4``."""
+
+
+def value_of(raw: Any, what: str) -> float:
+    """A value as a float64: text is a constant expression (``pi/4``, ``inf``); anything else
+    must be a number that converts to float without loss of meaning (int, float, bool, NumPy
+    scalars and 0-d arrays, Fraction, Decimal); ``what`` names it in messages."""
+    if isinstance(raw, str):
+        return parse_constant(raw, what)
+    if isinstance(raw, complex):
+        raise ValueInputError(f"{what}: {raw!r} is complex; a value is a real number")
+    try:
+        return float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueInputError(f"{what}: {raw!r} ({type(raw).__name__}) is not a number") from None
 
 
 def _listing(names: Sequence[str], most: int = 12) -> str:
@@ -54,8 +69,7 @@ def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
             raise VariableError(f"'{name}' is given a value twice")
         seen.add(name)
     check_names([name for name, _ in pairs], variables, "given a value")
-    given = {name: float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, variable(name))
-             for name, raw in pairs}
+    given = {name: value_of(raw, variable(name)) for name, raw in pairs}
     point: dict[str, float] = {}
     for name in variables:
         if name in given:

@@ -20,17 +20,12 @@ from dataclasses import dataclass
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
-from ..language.inputs import resolve_point, resolve_wrt
-from ..language.parser import parse
 from .trace import build_trace, constant_text, number_nodes, number_text, partial_text
 
 DEFAULT_TREE_DEPTH = 8
 """The terminal tree is cut this deep unless --depth says otherwise (at most 2^9 - 1 lines)."""
 
 FORMATS = ("tree", "dot", "mermaid", "json")
-
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +124,6 @@ def graph_at(program: ast.Program, point: Mapping[str, float],
     """Evaluate and backpropagate ``program`` at ``point``; its computation graph."""
     result, graph = gradient_at(program, point, wrt)
     return build_graph_view(program, graph, result)
-
-
-def computation_graph(expression: str, wrt: str | Sequence[str] | None = None,
-                      **values: float) -> GraphView:
-    """The computation graph of ``expression`` at the point given as keywords.
-
-    >>> g = computation_graph("sin(x)+x*y", x=1, y=2)
-    >>> [(n.id, n.definition, n.gradient) for n in g.nodes][:3]
-    [('w1', 'x', 2.5403023058681398), ('w3', 'sin(w1)', 1.0), ('w2', 'y', 1.0)]
-    """
-    program = parse(expression)
-    point = resolve_point(program.variables, values.items())
-    return graph_at(program, point, resolve_wrt(program.variables, wrt))
 
 
 # ---------------------------------------------------------------- cutting at a depth

@@ -23,8 +23,6 @@ from typing import Any, Union
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
-from ..language.inputs import resolve_point, resolve_wrt
-from ..language.parser import parse
 from ..ops import ATOM, FLOAT, OPS, POWER, PRODUCT, SUM, Op, algebra
 
 MAX_FORM = 48
@@ -496,17 +494,3 @@ def trace_at(program: ast.Program, point: Mapping[str, float],
     """Evaluate, backpropagate and trace ``program`` at ``point``."""
     result, graph = gradient_at(program, point, wrt)
     return result, build_trace(program, graph, result)
-
-
-def trace(expression: str, wrt: str | Sequence[str] | None = None, **values: float) -> Trace:
-    """The evaluation trace of ``expression`` at the point given as keywords.
-
-    >>> t = trace("sin(x)+x*y", x=1, y=2)
-    >>> [n.definition for n in t.nodes]
-    ['x', 'y', 'sin(w1)', 'w1·w2', 'w3 + w4']
-    >>> " + ".join("·".join(term.factors) for term in t.paths[0].terms)
-    'cos(w1)·1 + w2·1'
-    """
-    program = parse(expression)
-    point = resolve_point(program.variables, values.items())
-    return trace_at(program, point, resolve_wrt(program.variables, wrt))[1]
