@@ -1,4 +1,4 @@
-"""The layered layout (autodiff_cli.layout) and the SVG picture (autodiff_cli.svg): milliseconds.
+"""The layered layout (autodiff_cli.views.layout) and the SVG picture (autodiff_cli.render.svg): milliseconds.
 
     python benchmarks/bench_layout.py [--repeats 7] [--sizes 500,5000]
 
@@ -28,9 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autodiff_cli.graphview import GraphView, computation_graph
-from autodiff_cli.layout import Layout, crossings, layered_layout
-from autodiff_cli.svg import graph_svg, scene
+from autodiff_cli.api import computation_graph
+from autodiff_cli.render.svg import graph_svg, scene
+from autodiff_cli.views.graph import GraphView
+from autodiff_cli.views.layout import Layout, crossings, layered_layout
 
 
 def terms(nodes: int) -> GraphView:

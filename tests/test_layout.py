@@ -1,4 +1,4 @@
-"""The layered layout (autodiff_cli.layout): geometry that holds for any DAG, crossings on
+"""The layered layout (autodiff_cli.views.layout): geometry that holds for any DAG, crossings on
 graphs whose best drawing is known, determinism, bounded work on big graphs."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodiff_cli.graphview import computation_graph
-from autodiff_cli.layout import (
+from autodiff_cli.api import computation_graph
+from autodiff_cli.render.svg import scene
+from autodiff_cli.views.layout import (
     LABEL_PAD,
     Direction,
     Layout,
@@ -21,7 +22,6 @@ from autodiff_cli.layout import (
     crossings,
     layered_layout,
 )
-from autodiff_cli.svg import scene
 
 EPS = 1e-6
 DIRECTIONS: tuple[Direction, ...] = ("LR", "TB")
@@ -310,7 +310,7 @@ def test_small_adcli_graphs_are_drawn_without_crossings(expression: str,
 
 
 def _label_size(text: str) -> tuple[float, float]:
-    from autodiff_cli.svg import LABEL_FONT, text_width
+    from autodiff_cli.render.svg import LABEL_FONT, text_width
 
     return text_width(text, LABEL_FONT) + 4, LABEL_FONT + 2
 

@@ -1,4 +1,4 @@
-"""The SVG picture of the computation graph (autodiff_cli.svg): valid, complete, escaped,
+"""The SVG picture of the computation graph (autodiff_cli.render.svg): valid, complete, escaped,
 deterministic, cut at a depth like the DOT text."""
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from autodiff_cli.graphview import (
+from autodiff_cli.api import computation_graph
+from autodiff_cli.render.svg import graph_svg, num, scene, xml_text
+from autodiff_cli.views.graph import (
     GraphEdge,
     GraphNode,
     GraphView,
-    computation_graph,
     cut,
     edge_label,
     hidden_note,
     node_title,
     title,
 )
-from autodiff_cli.layout import Direction
-from autodiff_cli.svg import graph_svg, num, scene, xml_text
+from autodiff_cli.views.layout import Direction
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -167,8 +167,8 @@ def test_the_same_graph_gives_the_same_bytes(example: GraphView) -> None:
 def test_the_same_bytes_under_any_hash_seed() -> None:
     # Sets and dicts of strings iterate in an order that depends on PYTHONHASHSEED: nothing
     # the picture shows may depend on it.
-    program = ("import sys; from autodiff_cli.graphview import computation_graph; "
-               "from autodiff_cli.svg import graph_svg; "
+    program = ("import sys; from autodiff_cli.api import computation_graph; "
+               "from autodiff_cli.render.svg import graph_svg; "
                f"sys.stdout.write(graph_svg(computation_graph({EXAMPLES[3][0]!r}, "
                "x=0.5, y=2, z=-1), depth=3))")
     outputs = set()

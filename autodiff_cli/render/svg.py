@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from .graphview import (
+from ..views.graph import (
     Cut,
     GraphNode,
     GraphView,
@@ -29,7 +29,7 @@ from .graphview import (
     node_lines,
     title,
 )
-from .layout import Direction, Layout, layered_layout
+from ..views.layout import Direction, Layout, layered_layout
 
 FONT_FAMILY = "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace"
 ADVANCE = 0.6
