@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -343,3 +344,23 @@ def test_the_module_runs_as_a_program() -> None:
     done = subprocess.run([sys.executable, "-m", "autodiff_cli", "graph", *ARGS, "--format", "mermaid"],
                           capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0 and done.stdout.startswith("flowchart LR")
+
+
+def test_cli_svg_draws_without_graphviz(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--format svg lays the graph out itself: it works with no dot on PATH, to stdout or a file."""
+    import xml.etree.ElementTree as ET
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = runner.invoke(app, ["graph", *ARGS, "--format", "svg"])
+    assert out.exit_code == 0, out.output
+    root = ET.fromstring(out.stdout)
+    assert root.tag.endswith("svg") and "w3 = sin(w1)" in out.stdout
+    target = tmp_path / "g.svg"
+    out = runner.invoke(app, ["graph", *ARGS, "--format", "svg", "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    printed = runner.invoke(app, ["graph", *ARGS, "--format", "svg"]).stdout
+    assert target.read_text(encoding="utf-8") == printed
+    bad = runner.invoke(app, ["graph", *ARGS, "--format", "svg", "--output", str(tmp_path / "g.png")])
+    assert bad.exit_code == 2 and "svg writes .svg files" in bad.stderr
+    hint = runner.invoke(app, ["graph", *ARGS, "--format", "mermaid", "--output", str(tmp_path / "g.svg")])
+    assert hint.exit_code == 2 and "use --format svg --output g.svg" in hint.stderr

@@ -25,6 +25,7 @@ class GraphFormat(str, Enum):
     """What ``adcli graph`` draws."""
 
     tree = "tree"
+    svg = "svg"
     dot = "dot"
     mermaid = "mermaid"
     json = "json"
@@ -38,20 +39,20 @@ def graph(
     var: Var = None,
     wrt: Wrt = None,
     form: Annotated[GraphFormat, typer.Option(
-        "--format", help="tree: in the terminal; dot: Graphviz; mermaid: a diagram for Markdown; "
-        "json: nodes and edges.", case_sensitive=False)] = GraphFormat.tree,
+        "--format", help="tree: in the terminal; svg: a picture, laid out by adcli; dot: Graphviz; "
+        "mermaid: a diagram for Markdown; json: nodes and edges.", case_sensitive=False)] = GraphFormat.tree,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", dir_okay=False,
-        help="Write to FILE instead: tree .svg/.txt; dot .dot/.gv, or .svg/.png/.pdf drawn by "
-        "Graphviz's dot; mermaid .mmd/.md; json .json.")] = None,
+        help="Write to FILE instead: tree .svg/.txt (the terminal's text); svg .svg; dot .dot/.gv, "
+        "or .svg/.png/.pdf drawn by Graphviz's dot; mermaid .mmd/.md; json .json.")] = None,
     depth: Annotated[Optional[int], typer.Option(
         "--depth", min=0, max=64, help="Show only the nodes at most this many steps from the "
-        "output. Default: 8 for the tree, everything for dot and mermaid; json is never cut.")]
+        "output. Default: 8 for the tree, everything for svg, dot and mermaid; json is never cut.")]
     = None,
 ) -> None:
     """The computation graph: every node's operation, value and gradient (adjoint ∂f/∂node).
 
-    Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format dot --output graph.svg
+    Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format svg --output graph.svg
     """
     from ..language.inputs import resolve_point, resolve_wrt
     from ..language.parser import parse
@@ -76,7 +77,11 @@ def graph(
     if kind == "tree":
         emit(graph_tree(view, DEFAULT_TREE_DEPTH if depth is None else depth), output)
         return
-    if kind == "dot":
+    if kind == "svg":
+        from ..render.svg import graph_svg
+
+        text = graph_svg(view, depth)
+    elif kind == "dot":
         text = to_dot(view, depth)
     elif kind == "mermaid":
         text = to_mermaid(view, depth)
@@ -91,6 +96,7 @@ def graph(
 
 OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
     "tree": (".svg", ".txt"),
+    "svg": (".svg",),
     "dot": (".dot", ".gv", ".svg", ".png", ".pdf"),
     "mermaid": (".mmd", ".md"),
     "json": (".json",),
@@ -105,8 +111,9 @@ def _check_output(form: str, path: Path) -> None:
 
     suffix = path.suffix.lower()
     hint = ""
-    if form != "dot" and suffix in RENDERED_BY_DOT:
-        hint = f"; for a {suffix} picture of the graph use --format dot --output {path.name}"
+    if form not in ("dot", "svg") and suffix in RENDERED_BY_DOT:
+        drawn_by = "svg" if suffix == ".svg" else "dot"
+        hint = f"; for a {suffix} picture of the graph use --format {drawn_by} --output {path.name}"
     check_suffix(path, OUTPUT_SUFFIXES[form], f"--format {form}", hint)
     if form == "dot" and suffix in RENDERED_BY_DOT:
         dot_program()
