@@ -312,7 +312,7 @@ def test_dot_missing_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--format", "svg"], "Invalid value for '--format'"),
+    (["--format", "png"], "Invalid value for '--format'"),
     (["--format", "mermaid", "--output", "g.png"],
      "--format mermaid writes .mmd or .md files, not .png; for a .png picture of the graph use "
      "--format dot --output g.png"),
