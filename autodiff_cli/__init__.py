@@ -17,7 +17,7 @@ _EXPORTS = {
     "Program": "expr",
     "Scalar": "engine.scalar",
     "Dual": "engine.forward",
-    "central_difference": "check.point",
+    "central_difference": "check.differences",
     "compile_program": "engine.compile",
     "computation_graph": "api",
     "diff": "api",
@@ -35,7 +35,7 @@ __all__ = ["AdcliError", "Dual", "GradResult", "Program", "Scalar", "__version__
 
 if TYPE_CHECKING:
     from .api import computation_graph, diff, forward_grad, grad, hessian, trace
-    from .check.point import central_difference
+    from .check.differences import central_difference
     from .engine.compile import compile_program
     from .engine.forward import Dual
     from .engine.gradient import GradResult

@@ -18,8 +18,10 @@ import rivals
 from common import Report, Runner, Table, fmt_ratio, fmt_time, interleave, ratio, run_process, timed
 from problems import PROBLEMS, Problem
 
-from autodiff_cli.check.point import CheckSettings, check_point, float_function
+from autodiff_cli.check.differences import float_function
+from autodiff_cli.check.point import check_point
 from autodiff_cli.check.points import check_points
+from autodiff_cli.check.report import CheckSettings
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.language.parser import parse
 

@@ -16,21 +16,17 @@ from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
 from autodiff_cli.check import check
-from autodiff_cli.check.point import (
-    ATOL,
+from autodiff_cli.check.differences import (
     METHODS,
     MODES,
-    RTOL,
-    CheckReport,
-    CheckSettings,
     central_difference,
-    check_program,
     estimate,
     float_function,
     forward_difference,
     richardson,
-    sample_points,
 )
+from autodiff_cli.check.program import check_program, sample_points
+from autodiff_cli.check.report import ATOL, RTOL, CheckReport, CheckSettings
 from autodiff_cli.cli import app as cli_app
 from autodiff_cli.cli import check as check_command
 from autodiff_cli.errors import AdcliError, VariableError
@@ -483,7 +479,7 @@ def test_a_deep_expression_is_checked_without_recursion() -> None:
 def test_help_quotes_the_default_tolerances() -> None:
     from typer.testing import CliRunner
 
-    from autodiff_cli.check.point import ATOL, RTOL
+    from autodiff_cli.check.report import ATOL, RTOL
     from autodiff_cli.cli import app
 
     out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})

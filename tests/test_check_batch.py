@@ -13,15 +13,10 @@ from hypothesis import strategies as st
 from autodiff_cli import expr as ast
 from autodiff_cli.check import check
 from autodiff_cli.check import points as check_batch
-from autodiff_cli.check.point import (
-    CheckSettings,
-    PointCheck,
-    batchable,
-    check_point,
-    check_program,
-    float_function,
-    sample_points,
-)
+from autodiff_cli.check.differences import float_function
+from autodiff_cli.check.point import check_point
+from autodiff_cli.check.program import batchable, check_program, sample_points
+from autodiff_cli.check.report import CheckSettings, PointCheck
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import OPS, Op

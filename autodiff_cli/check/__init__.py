@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .point import (
-    CheckReport,
-    CheckSettings,
+from .differences import (
     Estimate,
-    PointCheck,
-    VariableCheck,
     central_difference,
-    check_program,
     estimate,
     float_function,
     forward_difference,
     richardson,
 )
+from .program import check_program
+from .report import CheckReport, CheckSettings, PointCheck, VariableCheck
 
 
 def check(expression: Any, point: Mapping[str, Any] | None = None, /, *,

@@ -1,19 +1,21 @@
 """The gradient check at many points at once, on NumPy arrays.
 
-``check --points N`` runs the check of :mod:`autodiff_cli.check` at every
+``check --points N`` runs the check of :mod:`autodiff_cli.check.point` at every
 point together: the compiled NumPy form gives the value, the gradient, the
 rounding-error bound and the kink tests at all points in one call, and each
 rung of the step ladder, and each step of the kink test, is one more call on
 arrays.  No Python loop runs over the points to compute anything.
 
-The per-point check in :mod:`autodiff_cli.check` is the reference: this module
-mirrors its central and forward ladders and its kink test step for step, and a
-test holds the two together.  A point goes to the per-point check instead, for
-its notes, whenever anything about it is out of the ordinary: a variable fails,
-a value is not finite, the ladder finds nothing to compare, or an operation
-sits exactly at its kink.  Forward mode runs on arrays too (one sweep per
-variable, :func:`autodiff_cli.forward.forward_gradient_arrays`); Richardson's
-adaptive tables run per point.
+The per-point check in :mod:`autodiff_cli.check.point` is the reference.  Both
+choose the ladder's rung and test for kinks with the same code
+(:func:`autodiff_cli.check.differences.best_rungs` and ``kink_gaps``); only how f is
+evaluated differs (plain floats there, arrays here), and a test holds the two
+together.  A point goes to the per-point check instead, for its notes, whenever
+anything about it is out of the ordinary: a variable fails, a value is not finite,
+the ladder finds nothing to compare, or an operation sits exactly at its kink.
+Forward mode runs on arrays too (one sweep per variable,
+:func:`autodiff_cli.engine.forward.forward_gradient_arrays`); Richardson's adaptive
+tables run per point.
 
 NumPy's transcendental functions may differ from the math module's in the last
 bit, so the numbers agree with the per-point check's to rounding.
@@ -21,7 +23,6 @@ bit, so the numbers agree with the per-point check's to rounding.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,15 +33,9 @@ import numpy as np
 from .. import expr as ast
 from ..engine.compile import Compiled, compile_program
 from ..engine.forward import forward_gradient_arrays
-from .point import (
-    LADDER,
-    CheckSettings,
-    FloatFunction,
-    PointCheck,
-    VariableCheck,
-    check_point,
-    dependencies,
-)
+from .differences import LADDER, FloatFunction, best_rungs, kink_gaps
+from .point import check_point
+from .report import CheckSettings, PointCheck, VariableCheck
 
 _RUNGS = np.asarray(LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
@@ -67,7 +62,7 @@ def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mappi
     if settings.mode == "forward":
         tangents = forward_gradient_arrays(program, dict(zip(program.variables, columns)), wrt)
         forward = [np.broadcast_to(np.asarray(t, dtype=np.float64), value.shape) for t in tangents]
-    depends = dependencies(program)
+    depends = {id(node): frozenset(ast.variables(node)) for node, _ in detail.kinks}
     plain = np.isfinite(value)
     checks: list[_Columns] = []
     for name, autodiff, tangent in zip(wrt, detail.grads, forward):
@@ -183,15 +178,7 @@ def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, no
     else:
         d = (compiled.values_at(*_moved(columns, arg, up)) - value) / (up - x)
         distance = up - x
-    rounding = 2.0 * noise / distance
-    left, right = np.abs(d[1:-1] - d[:-2]), np.abs(d[1:-1] - d[2:])
-    error = np.where(right > left, right, left) + rounding[1:-1]  # Python's max(left, right)
-    inner = np.arange(1, len(LADDER) - 1)[:, None]
-    error = np.where((inner < rungs - 1) & ~np.isnan(error), error, math.inf)
-    best = np.argmin(error, axis=0)
-    pick = (best, np.arange(error.shape[1]))
-    found = error[pick] < math.inf
-    return h[1:-1][pick], d[1:-1][pick], error[pick], found
+    return best_rungs(h, d, distance, noise, rungs)
 
 
 def _kink_gap(compiled: Compiled, columns: Sequence[Any], arg: int, step: Any, center: Any,
@@ -206,6 +193,4 @@ def _kink_gap(compiled: Compiled, columns: Sequence[Any], arg: int, step: Any, c
     right = (f(*_moved(columns, arg, up)) - center) / (up - x)
     left = (center - f(*_moved(columns, arg, down))) / (x - down)
     usable = np.all(up != down, axis=0) & np.all(np.isfinite(right) & np.isfinite(left), axis=0)
-    wide, mid, narrow = np.abs(right - left)
-    return usable & (mid > tolerance) & (0.5 * wide <= mid) & (mid <= 2.0 * wide) \
-        & (0.5 * mid <= narrow) & (narrow <= 2.0 * mid)
+    return kink_gaps(right, left, usable, tolerance)

@@ -73,7 +73,8 @@ def check(
 
     Example:  adcli check "sin(x)+x*y" --x 1 --y 2
     """
-    from ..check.point import ATOL, RTOL, CheckSettings, check_program
+    from ..check.program import check_program
+    from ..check.report import ATOL, RTOL, CheckSettings
     from ..errors import option
     from ..language.inputs import parse_range
     from ..language.parser import parse

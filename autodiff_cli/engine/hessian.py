@@ -72,12 +72,6 @@ def hessian_rows(gradient: Sequence[Adjoint], leaves: Sequence[Scalar]) -> list[
     return rows
 
 
-def hessian_matrix(output: Scalar, leaves: Sequence[Scalar]) -> tuple[list[float], list[list[float]]]:
-    """The gradient and the Hessian of ``output`` with respect to ``leaves``."""
-    gradient: list[Adjoint] = gradients(output, leaves, create_graph=True)
-    return [float(g) for g in gradient], hessian_rows(gradient, leaves)
-
-
 def classify(eigenvalues: Sequence[float]) -> str:
     """The definiteness that the eigenvalues of a symmetric matrix show."""
     if not eigenvalues:

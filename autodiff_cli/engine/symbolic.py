@@ -495,12 +495,7 @@ def gradient(builder: Builder, root: Expr, wrt: Sequence[str]) -> dict[str, Expr
     as their ``out`` (so ``exp`` reuses its own node).
     """
     order = ast.postorder(root)
-    wanted = set(wrt)
-    depends: set[int] = set()
-    for node in order:
-        if (isinstance(node, Var) and node.name in wanted) or (
-                isinstance(node, Apply) and any(id(a) in depends for a in node.args)):
-            depends.add(id(node))
+    depends = ast.depends_on(order, wrt)
     zero = builder.num(0.0)
     # Each node's contributions, one per use; summed when the sweep reaches the
     # node, in the order of the uses (so x^3 + sin(x) gives 3*x^2 + cos(x)).

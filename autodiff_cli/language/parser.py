@@ -338,8 +338,7 @@ class _Builder:
         return built[0]
 
     def combine(self, tree: Any, data: str, args: list[ast.Expr]) -> ast.Expr:
-        if data in _BINARY:
-            return self.apply(OPS[data], (args[0], args[1]))
+        """A node that is not a binary operator (those the expression loop builds itself)."""
         if data == "neg":
             return self.apply(OPS["neg"], (args[0],))
         if data == "pos":

@@ -11,7 +11,7 @@ from rich.text import Text
 from .console import number, point_text, title_line, two_digits
 
 if TYPE_CHECKING:
-    from ..check.point import CheckReport, PointCheck
+    from ..check.report import CheckReport, PointCheck
 
 
 CHECK_SHOWN_POINTS = 10

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import command_line_spelling
 
 if TYPE_CHECKING:
-    from ..check.point import CheckReport, VariableCheck
+    from ..check.report import CheckReport, VariableCheck
     from ..engine.gradient import GradResult
     from ..engine.hessian import HessianResult
     from ..engine.symbolic import DiffResult
