@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from autodiff_cli.ops import CONSTANTS, OPS
+from autodiff_cli.ops import CONSTANTS, FLOAT, OPS, Op
 
 T = TypeVar("T")
 
@@ -492,3 +492,37 @@ def junk(max_size: int = 30) -> st.SearchStrategy[str]:
         "1e", "1e-", "--", ")(", "x=", "sqrt(", "atan2(", "# c\n",
     ])
     return st.one_of(st.lists(pieces, max_size=max_size).map("".join), st.text(max_size=max_size))
+
+
+# ---------------------------------------------------------------- smooth expressions, for gradient checks
+
+_UNARY = ("sin({})", "cos({})", "tanh({})", "atan({})", "sigmoid({})", "softplus({})", "erf({})",
+          "exp(sin({}))", "log(1 + ({})^2)", "sqrt(1 + ({})^2)", "exp(-({})^2)", "asinh({})",
+          "cosh(tanh({}))", "atanh(tanh({})/2)")
+_BINARY = ("({}) + ({})", "({}) - ({})", "({}) * ({})", "({}) / (1 + ({})^2)",
+           "atan2({}, 2 + ({})^2)", "({}) * exp(tanh({}))", "hypot({}, 1 + ({})^2)",
+           "({})^2 + ({})^3")
+
+
+def smooth_expressions() -> st.SearchStrategy[str]:
+    """Smooth expressions in x, y, z: every operation stays inside its domain and away from
+    kinks, and values stay moderate, for variables in [-2, 2]."""
+    leaf = st.one_of(st.sampled_from(("x", "y", "z")),
+                     st.floats(-3, 3, allow_nan=False).map(lambda v: f"({v!r})"))
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.tuples(st.sampled_from(_UNARY), inner).map(lambda t: t[0].format(t[1])),
+        st.tuples(st.sampled_from(_BINARY), inner, inner).map(lambda t: t[0].format(*t[1:]))),
+        max_leaves=10)
+
+
+def sample_point(op: Op) -> tuple[float, ...]:
+    """Arguments where ``op`` is smooth, with a finite, not tiny, partial derivative."""
+    candidates: dict[int, list[tuple[float, ...]]] = {
+        1: [(0.3,), (0.7,), (1.5,)], 2: [(0.7, 1.3), (1.3, 0.6), (2.0, 3.0)]}
+    for args in candidates[op.arity]:
+        out = op.forward(*args)
+        partials = [rule(FLOAT, *args, out) for rule in op.partials]
+        if math.isfinite(out) and all(math.isfinite(p) for p in partials) and not (
+                op.kink is not None and op.kink(*args)):
+            return args
+    raise AssertionError(f"no smooth sample point for {op.name}")

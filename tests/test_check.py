@@ -31,44 +31,14 @@ from autodiff_cli.cli import app as cli_app
 from autodiff_cli.cli import check as check_command
 from autodiff_cli.errors import AdcliError, VariableError
 from autodiff_cli.language.parser import parse
-from autodiff_cli.ops import FLOAT, FUNCTIONS, OPS, Op, public_operations
+from autodiff_cli.ops import FUNCTIONS, OPS, Op, public_operations
 from autodiff_cli.render.check import check_view
 from autodiff_cli.render.json import check_json
 
-runner = CliRunner()
+from .helpers import app, runner
+from .strategies import sample_point, smooth_expressions
 
-# ---------------------------------------------------------------- helpers (shared with test_forward)
-
-_UNARY = ("sin({})", "cos({})", "tanh({})", "atan({})", "sigmoid({})", "softplus({})", "erf({})",
-          "exp(sin({}))", "log(1 + ({})^2)", "sqrt(1 + ({})^2)", "exp(-({})^2)", "asinh({})",
-          "cosh(tanh({}))", "atanh(tanh({})/2)")
-_BINARY = ("({}) + ({})", "({}) - ({})", "({}) * ({})", "({}) / (1 + ({})^2)",
-           "atan2({}, 2 + ({})^2)", "({}) * exp(tanh({}))", "hypot({}, 1 + ({})^2)",
-           "({})^2 + ({})^3")
-
-
-def expressions() -> st.SearchStrategy[str]:
-    """Smooth expressions in x, y, z: every operation stays inside its domain and away from
-    kinks, and values stay moderate, for variables in [-2, 2]."""
-    leaf = st.one_of(st.sampled_from(("x", "y", "z")),
-                     st.floats(-3, 3, allow_nan=False).map(lambda v: f"({v!r})"))
-    return st.recursive(leaf, lambda inner: st.one_of(
-        st.tuples(st.sampled_from(_UNARY), inner).map(lambda t: t[0].format(t[1])),
-        st.tuples(st.sampled_from(_BINARY), inner, inner).map(lambda t: t[0].format(*t[1:]))),
-        max_leaves=10)
-
-
-def sample_point(op: Op) -> tuple[float, ...]:
-    """Arguments where ``op`` is smooth, with a finite, not tiny, partial derivative."""
-    candidates: dict[int, list[tuple[float, ...]]] = {
-        1: [(0.3,), (0.7,), (1.5,)], 2: [(0.7, 1.3), (1.3, 0.6), (2.0, 3.0)]}
-    for args in candidates[op.arity]:
-        out = op.forward(*args)
-        partials = [rule(FLOAT, *args, out) for rule in op.partials]
-        if math.isfinite(out) and all(math.isfinite(p) for p in partials) and not (
-                op.kink is not None and op.kink(*args)):
-            return args
-    raise AssertionError(f"no smooth sample point for {op.name}")
+# ---------------------------------------------------------------- helpers
 
 
 def one_op_program(op: Op) -> ast.Program:
@@ -204,7 +174,7 @@ def test_a_wrong_tangent_rule_is_caught_in_forward_mode() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(source=expressions(), seed=st.integers(0, 2**32 - 1),
+@given(source=smooth_expressions(), seed=st.integers(0, 2**32 - 1),
        method=st.sampled_from(("central", "richardson")))
 def test_random_smooth_expressions_pass_at_random_points(source: str, seed: int,
                                                          method: str) -> None:
@@ -214,7 +184,7 @@ def test_random_smooth_expressions_pass_at_random_points(source: str, seed: int,
 
 
 @settings(max_examples=25, deadline=None)
-@given(source=expressions(), seed=st.integers(0, 2**32 - 1))
+@given(source=smooth_expressions(), seed=st.integers(0, 2**32 - 1))
 def test_random_expressions_with_a_wrong_rule_fail(source: str, seed: int) -> None:
     inner = parse(source)
     assume(inner.variables)
@@ -468,6 +438,7 @@ def test_check_view_renders_notes_on_a_plain_console() -> None:
     assert json.loads(check_json(report))["points"][0]["variables"]["x"]["kink"] is True
 
 
+@pytest.mark.slow
 def test_a_deep_expression_is_checked_without_recursion() -> None:
     node: ast.Expr = ast.Var("x")
     for _ in range(20_000):
@@ -477,10 +448,8 @@ def test_a_deep_expression_is_checked_without_recursion() -> None:
 
 
 def test_help_quotes_the_default_tolerances() -> None:
-    from typer.testing import CliRunner
 
     from autodiff_cli.check.report import ATOL, RTOL
-    from autodiff_cli.cli import app
 
     out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert f"Default: {RTOL!r}." in out.stdout and f"Default: {ATOL!r}." in out.stdout

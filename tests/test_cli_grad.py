@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 import autodiff_cli
-from autodiff_cli.cli import app
+
+from .helpers import app, runner
 
 ROOT = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 
 
 def run(*args: str, input: str | None = None) -> Result:

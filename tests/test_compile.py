@@ -131,6 +131,7 @@ def test_numpy_path_broadcasts_constants_and_scalars() -> None:
     assert gx.tolist() == [1.0, 1.0, 1.0] and gy.tolist() == [2.0, 2.0, 2.0]
 
 
+@pytest.mark.slow
 def test_long_chain_compiles_without_recursion() -> None:
     program = parse("+".join(["x"] * 20_000))
     assert compile_program(program).value_and_grad(1.5) == (30_000.0, (20_000.0,))

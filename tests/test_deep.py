@@ -12,21 +12,22 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from autodiff_cli import Scalar, grad, parse
-from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.errors import ExpressionSyntaxError
 from autodiff_cli.expr import count_nodes, postorder, variables
 from autodiff_cli.render.grad import grad_view
 from autodiff_cli.render.json import grad_json
 
+from .helpers import app, runner
+
+pytestmark = pytest.mark.slow  # every test here builds 100,000-node inputs
+
 CHAIN = 100_000
 NESTING = 10_000
 STATEMENTS = 100_000
 
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)

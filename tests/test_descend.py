@@ -9,14 +9,12 @@ import math
 from collections.abc import Callable
 
 import pytest
-from typer.testing import CliRunner
 
 from autodiff_cli import parse
-from autodiff_cli.cli import app
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.optimize.descent import Descent, DescentConfig, DescentResult, Row
 
-runner = CliRunner()
+from .helpers import app, runner
 
 ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
 QUADRATIC = "3*x^2 + x*y + 2*y^2 - x + 4"

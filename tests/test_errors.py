@@ -14,13 +14,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from autodiff_cli import AdcliError, grad, parse
-from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.errors import ExpressionSyntaxError, SourceError, caret
 
+from .helpers import app, runner
 from .strategies import junk
-
-runner = CliRunner()
 
 
 def run(*args: str, input: str | None = None) -> Result:

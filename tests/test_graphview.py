@@ -13,16 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from autodiff_cli.api import computation_graph, grad
-from autodiff_cli.cli import app
 from autodiff_cli.render.dot import to_dot
 from autodiff_cli.render.json import graph_dict
 from autodiff_cli.render.mermaid import to_mermaid
 from autodiff_cli.views.graph import GraphView, cut, distances, outline
 
-runner = CliRunner()
+from .helpers import app, runner
+
 ARGS = ["sin(x)+x*y", "--x", "1", "--y", "2"]
 
 
@@ -106,6 +105,7 @@ def test_depth_cuts_the_tree_with_a_note() -> None:
     assert "2 nodes are deeper than --depth 1 and not shown" in out
 
 
+@pytest.mark.slow
 def test_outline_draws_every_node_within_depth_once_and_stays_small(huge: GraphView) -> None:
     dist = distances(huge)
     for depth in (0, 3, 8):
@@ -225,6 +225,7 @@ def test_json_is_never_cut_and_stays_valid_with_infinities() -> None:
 # ---------------------------------------------------------------- 100,000 nodes
 
 
+@pytest.mark.slow
 def test_a_100000_node_graph_works(huge: GraphView) -> None:
     assert len(huge.nodes) == 100_000 and len(huge.edges) == 2 * 99_999
     assert huge.node("w1").gradient == 100_000.0

@@ -11,20 +11,17 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
 from autodiff_cli.api import hessian
-from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.engine.hessian import classify, eigenvalues_of, hessian_at
 from autodiff_cli.errors import VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import OPS
 
-from .test_oracle import SYMPY, SYMPY_CONSTANTS
-
-runner = CliRunner()
+from .helpers import app, runner
+from .oracles import SYMPY, SYMPY_CONSTANTS
 
 # ---------------------------------------------------------------- sympy, the independent oracle
 
@@ -152,6 +149,7 @@ def test_errors() -> None:
         hessian("x*y", wrt="q", x=1, y=1)
 
 
+@pytest.mark.slow
 def test_deep_expression() -> None:
     """100,000 nodes: both backward passes are iterative."""
     x, y = ast.Var("x"), ast.Var("y")

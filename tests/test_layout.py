@@ -439,6 +439,7 @@ def test_five_thousand_nodes_in_a_chain_or_a_fan() -> None:
     assert tall == pytest.approx(layout.height)
 
 
+@pytest.mark.slow
 def test_five_thousand_node_adcli_graphs() -> None:
     # A chain (each level's sin nests the next: the AST is 5,000 deep) and a wide sum.
     levels = 2500

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 import sympy
-from typer.testing import CliRunner
 
-from autodiff_cli.cli import app
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.errors import AdcliError, ValueInputError, VariableError, command_line_spelling
 from autodiff_cli.language.parser import parse
@@ -33,7 +31,8 @@ from autodiff_cli.views.plot import (
     tangent_line,
 )
 
-runner = CliRunner()
+from .helpers import app, runner
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

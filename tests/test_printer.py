@@ -130,6 +130,7 @@ def test_share_false_prints_the_tree() -> None:
     assert to_source(parse("a = x + 1; a*a").result, share=False) == "(x + 1)*(x + 1)"
 
 
+@pytest.mark.slow
 def test_deep_expression_prints_without_recursion() -> None:
     node: ast.Expr = ast.Var("x")
     for _ in range(100_000):

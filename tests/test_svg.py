@@ -214,6 +214,7 @@ def test_depth_zero_and_a_leaf_output() -> None:
     assert set(node_groups(root)) == {"w1"}
 
 
+@pytest.mark.slow
 def test_big_graphs_are_drawn() -> None:
     # 5,000 nodes in a chain: the AST, the layout and the picture are all iterative.
     levels = 2500

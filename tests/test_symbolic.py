@@ -8,11 +8,9 @@ import math
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from autodiff_cli import expr as ast
 from autodiff_cli.api import diff
-from autodiff_cli.cli import app
 from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.engine.graph import Graph, build_graph, first_nonfinite
 from autodiff_cli.engine.hessian import hessian_at
@@ -23,7 +21,7 @@ from autodiff_cli.language.parser import parse
 from autodiff_cli.language.printer import to_source
 from autodiff_cli.ops import OPS, Op, algebra, public_operations
 
-runner = CliRunner()
+from .helpers import app, runner
 
 
 def derivative(source: str, wrt: str = "x", order: int = 1) -> str:
@@ -360,6 +358,7 @@ def test_shared_program_derivative_stays_linear() -> None:
     assert math.isclose(value_of(text, point), expected, rel_tol=1e-9, abs_tol=1e-300)
 
 
+@pytest.mark.slow
 def test_deep_expression_without_recursion_error() -> None:
     """A 100,000-deep chain (built directly: parsing that much text is the parser's test)."""
     x = ast.Var("x")
@@ -427,6 +426,7 @@ def test_cli_diff_reads_a_file(tmp_path: object) -> None:
     assert out.stdout == "2*exp(x^2)*x\n"
 
 
+@pytest.mark.slow
 def test_cli_deep_nesting() -> None:
     source = "sin(" * 20_000 + "x" + ")" * 20_000
     out = runner.invoke(app, ["diff", source, "--one-line"])

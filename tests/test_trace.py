@@ -8,15 +8,13 @@ import math
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from autodiff_cli.api import grad, trace
-from autodiff_cli.cli import app
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import public_operations
 from autodiff_cli.views.trace import MAX_PATHS, Trace, trace_at
 
-runner = CliRunner()
+from .helpers import app, runner
 
 
 def evaluate(formula: str, values: dict[str, float]) -> float:
@@ -196,6 +194,7 @@ def test_constants_and_trivial_programs() -> None:
     assert t.nodes[2].partials == (1.0, None)
 
 
+@pytest.mark.slow
 def test_a_100000_term_sum_is_traced() -> None:
     t = trace("+".join(["x"] * 100_000), x=1)
     assert len(t.nodes) == 100_000  # x, then 99,999 additions
