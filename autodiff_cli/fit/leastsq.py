@@ -309,6 +309,7 @@ def unscaled_covariance(r: Any) -> Covariance:
         rank[:] = False
     inv = np.where(rank, 1.0 / np.where(rank, s, 1.0) ** 2, 0.0)
     cov = (vt.T * inv) @ vt
+    cov = (cov + cov.T) / 2  # exactly symmetric, so that the correlations are too
     if rank.all():
         return Covariance(cov, False)
     # A direction J cannot see has infinite variance: every parameter along it too.

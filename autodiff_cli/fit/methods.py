@@ -203,6 +203,8 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
                            f"{', '.join(OPTIMIZERS[method].defaults)}")
     if not 0.0 <= config.validation < 1.0:
         raise FitError(f"{option('validation')} is a fraction of the rows, at least 0 and below 1")
+    if not config.delta > 0 or not math.isfinite(config.delta):
+        raise FitError(f"{option('delta')} is where huber turns linear: a positive number")
     if config.l2 < 0 or not math.isfinite(config.l2):
         raise FitError(f"{option('l2')} is a penalty weight, 0 or more")
     for name, (low, high) in config.bounds.items():
