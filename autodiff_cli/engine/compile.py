@@ -53,14 +53,19 @@ class Compiled:
     _lazy: dict[str, _NumpyFlavour] = field(default_factory=dict, repr=False)
     """Flavours written on first use (the NumPy one)."""
 
-    def at_points(self, *columns: Any) -> tuple[Any, tuple[Any, ...]]:
+    def at_points(self, *columns: Any, broadcast: bool = True) -> tuple[Any, tuple[Any, ...]]:
         """Value and gradient at many points at once: one NumPy array per variable.
 
         Returns arrays of the broadcast shape.  NumPy's transcendental functions
         may differ from the math module's in the last bit, so these agree with
-        ``value_and_grad`` to rounding, not bit for bit.
+        ``value_and_grad`` to rounding, not bit for bit.  With ``broadcast=False``, a
+        part that does not vary comes back as it was computed (a number, or an array
+        of a smaller shape), without a copy: for a caller that writes the parts into
+        arrays of its own (a fit's Jacobian).
         """
         (value, grads), full = self._on_arrays("value_and_grad", columns)
+        if not broadcast:
+            return value, tuple(grads)
         return full(value), tuple(full(g) for g in grads)
 
     def values_at(self, *columns: Any, dtype: Any = None) -> Any:

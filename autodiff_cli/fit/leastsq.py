@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 EPS = 2.220446049250313e-16
-BLOCK_ROWS = 4096
-"""Rows per block of the blocked QR (measured: 4096 rows of 4 columns is the fastest of
-4096 to 262,144, 19 ms for 1,000,000 rows against 60-110 ms in one LAPACK call)."""
+BLOCK_ROWS = 16384
+"""Rows per block of the blocked QR (measured on 1,000,000 rows of 4 columns in Fortran
+order: 18 ms in blocks of 16,384 rows, 23 ms of 4,096, 28 ms of 65,536, 82 ms in one LAPACK
+call)."""
 
 
 def triangle(a: Any, block: int = BLOCK_ROWS) -> Any:
@@ -164,8 +165,18 @@ def linearize(residuals: Any, jacobian: Any) -> tuple[Any, Any, float]:
     """R, Qᵀr and ‖r‖² from the residuals (n) and the Jacobian (n × p)."""
     import numpy as np
 
-    p = jacobian.shape[1]
-    rj = triangle(np.column_stack([jacobian, residuals]))
+    n, p = jacobian.shape
+    augmented = np.empty((n, p + 1), order="F")
+    augmented[:, :p] = jacobian
+    augmented[:, p] = residuals
+    return triangulate(augmented)
+
+
+def triangulate(augmented: Any) -> tuple[Any, Any, float]:
+    """R, Qᵀr and ‖r‖² from ``[J r]`` (n × (p + 1), best in Fortran order)."""
+    p = augmented.shape[1] - 1
+    rj = triangle(augmented)
+    residuals = augmented[:, p]
     return rj[:p, :p], rj[:p, p], float(residuals @ residuals)
 
 

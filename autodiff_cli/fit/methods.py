@@ -11,6 +11,7 @@ methods) takes; :func:`objective` makes it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,9 +22,10 @@ from ..errors import DataError, option
 from ..optimize.optimizers import OPTIMIZERS, array_step
 from ..optimize.run import Record
 from .data import Source, Table, read_table, stream_tables
-from .leastsq import LMSettings, levenberg_marquardt, linearize, triangle
+from .leastsq import LMSettings, levenberg_marquardt, triangle, triangulate
 from .model import FitError, FitModel
 from .result import FitResult, Statistics, Sums, statistics
+from .leastsq import Triangle
 
 DIVERGENCE_LIMIT = 1e300
 
@@ -253,6 +255,7 @@ class Evaluator:
         self.compiled_model = compile_program(model.program, model.params)
         self.compiled_loss = compile_program(model.loss_program, model.params)
         self.compiled_logit = compile_program(model.logit, model.params) if model.logit else None
+        self._buffer: Any = None
 
     def predictions(self, rows: Rows, x: Sequence[float]) -> Any:
         return self.compiled_model.values_at(*self.model.arguments(self.model.program, rows.columns, x))
@@ -275,15 +278,35 @@ class Evaluator:
 
     def jacobian(self, rows: Rows, x: Sequence[float]) -> tuple[Any, Any]:
         """The residuals and their Jacobian (rows × parameters)."""
+        augmented = self.augmented(rows, x)
+        return augmented[:, -1], augmented[:, :-1]
+
+    def augmented(self, rows: Rows, x: Sequence[float], extra: int = 0, reuse: bool = False) -> Any:
+        """``[J r]``: the Jacobian (rows × parameters) and the residuals as its last column,
+        in Fortran order (what the blocked QR wants), written straight from the tape's
+        results; ``extra`` rows are left for the caller to fill below the data's.
+
+        ``reuse``: write into the same array as the last call that reused (valid until the
+        next such call): a fresh array of a million rows costs its page faults every time,
+        which was a third of an iteration's time."""
         import numpy as np
 
-        values, grads = self.compiled_model.at_points(*self.model.arguments(self.model.program, rows.columns, x))
-        jac = np.column_stack(grads)
-        r = values - rows.target
+        values, grads = self.compiled_model.at_points(*self.model.arguments(self.model.program, rows.columns, x),
+                                                      broadcast=False)
+        n, p = rows.n, len(grads)
+        shape = (n + extra, p + 1)
+        if reuse and self._buffer is not None and self._buffer.shape == shape:
+            out = self._buffer
+        else:
+            out = np.empty(shape, order="F")
+            if reuse:
+                self._buffer = out
+        for j, g in enumerate(grads):
+            out[:n, j] = g
+        np.subtract(values, rows.target, out=out[:n, p])
         if rows.sigma is not None:
-            r = r / rows.sigma
-            jac /= rows.sigma[:, None]
-        return r, jac
+            out[:n] /= rows.sigma[:, None]
+        return out
 
     def loss(self, rows: Rows, x: Sequence[float]) -> tuple[Any, tuple[Any, ...]]:
         """Every row's loss and its gradient (arrays)."""
@@ -490,6 +513,8 @@ class LeastSquaresFit(_FitMethod):
         self.evaluations = 0
         self.restarts = 0
         self._last: Any = None
+        self._cache: tuple[bytes, tuple[Any, Any, float]] | None = None
+        self._final_grad = math.nan
 
     def _residuals(self, x: Any) -> Any:
         import numpy as np
@@ -502,19 +527,30 @@ class LeastSquaresFit(_FitMethod):
         return r
 
     def _linearized(self, x: Any) -> tuple[Any, Any, float]:
+        """R, Qᵀr and ‖r‖² at x (the last one is kept: the end of a run asks for it again)."""
+        key = x.tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        answer = self._linearize_now(x)
+        self._cache = (key, answer)
+        return answer
+
+    def _linearize_now(self, x: Any) -> tuple[Any, Any, float]:
         import numpy as np
 
+        p = len(x)
         with np.errstate(all="ignore"):
-            r, jac = self.evaluator.jacobian(self.rows, x)
+            augmented = self.evaluator.augmented(self.rows, x, p if self.ridge else 0, reuse=True)
             if self.ridge:
-                r = np.concatenate([r, self.ridge * x])
-                jac = np.vstack([jac, self.ridge * np.eye(len(x))])
-        if not (np.isfinite(r).all() and np.isfinite(jac).all()):
-            bad = ~(np.isfinite(r) & np.isfinite(jac).all(axis=1))
+                n = self.rows.n
+                augmented[n:, :p] = self.ridge * np.eye(p)
+                augmented[n:, p] = self.ridge * x
+        if not np.isfinite(augmented.sum()):
+            bad = ~np.isfinite(augmented).all(axis=1)
             row = int(np.argmax(bad))
             raise FitError(f"the model or its derivatives are not finite at {self._where(x)} in "
                            f"{int(bad.sum())} rows (the first: data row {row + 1}); start elsewhere")
-        return linearize(r, jac)
+        return triangulate(augmented)
 
     def _where(self, x: Any) -> str:
         return ", ".join(f"{n} = {float(v)!r}" for n, v in zip(self.names, x))
@@ -572,15 +608,15 @@ class LeastSquaresFit(_FitMethod):
         assert best is not None
         _, self.x, reason = best
         self.x = self._polish(self.x)
-        item = self._last
         last = self.losses[-1] if self.losses else math.nan
-        final_rss = float(self._residuals(self.x) @ self._residuals(self.x))
-        if final_rss != last:
-            self.losses.append(final_rss)
-            r, qtr, _ = self._linearized(self.x)
-            yield FitRow(self.iteration, final_rss, float((r.T @ qtr) @ (r.T @ qtr)) ** 0.5, item.par,
-                         self.held_out_loss(self.x), self.point(self.x))
-        self.result = self._result(reason, warnings)
+        result = self._result(reason, warnings)
+        final = result.residual_sum_of_squares
+        if final is not None and final != last:
+            self.losses.append(final)
+            yield FitRow(self.iteration, final, self._final_grad, self._last.par, self.held_out_loss(self.x),
+                         self.point(self.x))
+            result = dataclasses.replace(result, losses=tuple(self.losses))
+        self.result = result
 
     def _singular(self, r: Any) -> bool:
         import numpy as np
@@ -612,16 +648,25 @@ class LeastSquaresFit(_FitMethod):
         import numpy as np
 
         x = self.x
-        sums = Sums(len(self.names))
+        p = len(x)
+        sums = Sums(p)
         with np.errstate(all="ignore"):
-            r = self.evaluator.precise_residuals(self.rows, x)
-            _, jac = self.evaluator.jacobian(self.rows, x)
+            if self.rows.precise is not None:
+                augmented = self.evaluator.augmented(self.rows, x)
+                augmented[:, p] = self.evaluator.precise_residuals(self.rows, x)
+                r, qtr, rss = triangulate(augmented)
+            else:
+                r, qtr, rss = self._linearized(x)
+                if self.ridge:  # the statistics are the data's: without the penalty's rows
+                    _, _, rss = triangulate(self.evaluator.augmented(self.rows, x))
             sums.rows = self.rows.n
-            sums.rss = float(r @ r)
-            sums.loss = sums.rss
+            sums.rss = rss
+            sums.loss = rss
             sums.moments.add(self.rows.target, None if self.rows.sigma is None else 1.0 / self.rows.sigma ** 2)
-            sums.jacobian(jac)
-            grad = jac.T @ r
+            sums.triangle = Triangle(p)
+            sums.triangle.r = r
+            grad = r.T @ qtr
+            self._final_grad = float(np.sqrt(grad @ grad))
         held = _held(self.names, x, self.config.bounds, grad)
         stats = statistics(self.names, sums, least_squares=True, held=held)
         settings = {"ftol": self.config.ftol, "xtol": self.config.xtol, "gtol": self.config.gtol}
