@@ -40,7 +40,10 @@ def test_every_dataset_is_read_and_every_model_transcribed() -> None:
         model = compile_program(program).values_at(*args)
         target = np.log(columns["y"]) if ds.target == "log(y)" else columns["y"]
         rss = float(np.sum((target - model) ** 2))
-        assert digits(rss, ds.rss) > 4, ds.name
+        # The certified parameters are printed to 11 digits, so where the residuals are tiny
+        # (Lanczos1: RSS 1.4e-25) their rounding alone moves the RSS: the tolerance allows
+        # for it, relative to the size of the data, and a wrong model is far beyond it.
+        assert abs(rss - ds.rss) <= 1e-6 * ds.rss + 1e-12 * float(np.sum(target ** 2)), ds.name
 
 
 @pytest.mark.slow
