@@ -46,7 +46,6 @@ def test_every_dataset_is_read_and_every_model_transcribed() -> None:
         assert abs(rss - ds.rss) <= 1e-6 * ds.rss + 1e-12 * float(np.sum(target ** 2)), ds.name
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, start", CASES)
 def test_certified_digits(tmp_path: Path, name: str, start: int) -> None:
     ds = load(name)
