@@ -39,7 +39,7 @@ MODELS: dict[str, str] = {
     "Misra1d": "b1*b2*x*((1+b2*x)^(-1))",
     "Roszman1": "b1 - b2*x - atan(b3/(x-b4))/pi",
     "ENSO": "b1 + b2*cos(2*pi*x/12) + b3*sin(2*pi*x/12) + b5*cos(2*pi*x/b4) + b6*sin(2*pi*x/b4)"
-            " + b8*cos(2*pi*x/b7) + b9*sin(2*pi*x/b7)",
+    " + b8*cos(2*pi*x/b7) + b9*sin(2*pi*x/b7)",
     # higher difficulty
     "MGH09": "b1*(x^2+x*b2) / (x^2+x*b3+b4)",
     "Thurber": "(b1 + b2*x + b3*x^2 + b4*x^3) / (1 + b5*x + b6*x^2 + b7*x^3)",
@@ -111,16 +111,23 @@ def load(name: str) -> Dataset:
                 target.append(float(found.group(group)))
     header = next(i for i, line in enumerate(lines) if re.match(r"^Data:\s+y\b", line))
     columns = tuple(lines[header].split()[1:])
-    rows = tuple(tuple(float(v) for v in line.split()) for line in lines[header + 1:] if line.strip())
+    rows = tuple(tuple(float(v) for v in line.split()) for line in lines[header + 1 :] if line.strip())
     difficulty = re.search(r"(Lower|Average|Higher) Level of Difficulty", text)
     assert difficulty
     return Dataset(
-        name=name, difficulty=difficulty.group(1).lower(), columns=columns, rows=rows,
-        parameters=tuple(parameters), starts=(tuple(first), tuple(second)), certified=tuple(certified),
-        certified_sd=tuple(sd), rss=float(_number(r"Residual Sum of Squares:", text)),
+        name=name,
+        difficulty=difficulty.group(1).lower(),
+        columns=columns,
+        rows=rows,
+        parameters=tuple(parameters),
+        starts=(tuple(first), tuple(second)),
+        certified=tuple(certified),
+        certified_sd=tuple(sd),
+        rss=float(_number(r"Residual Sum of Squares:", text)),
         residual_sd=float(_number(r"Residual Standard Deviation:", text)),
         dof=int(_number(r"Degrees of Freedom:", text)),
-        observations=int(_number(r"Number of Observations:", text)))
+        observations=int(_number(r"Number of Observations:", text)),
+    )
 
 
 def digits(value: float, certified: float) -> float:

@@ -21,8 +21,16 @@ from autodiff_cli.optimize.optimizers import OPTIMIZERS
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-READERS = ["numpy", pytest.param("pyarrow", marks=pytest.mark.skipif(
-    not __import__("importlib").util.find_spec("pyarrow"), reason="pyarrow (the data extra) is not installed"))]
+READERS = [
+    "numpy",
+    pytest.param(
+        "pyarrow",
+        marks=pytest.mark.skipif(
+            not __import__("importlib").util.find_spec("pyarrow"),
+            reason="pyarrow (the data extra) is not installed",
+        ),
+    ),
+]
 
 
 def write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -75,7 +83,9 @@ def test_sigma_weights_the_residuals(tmp_path: Path) -> None:
     x = np.linspace(0, 1, 40)
     s = np.where(x < 0.5, 0.1, 1.0)
     y = 1.0 + 2.0 * x + rng.normal(0, 1, 40) * s
-    path = write(tmp_path / "w.csv", ["x", "y", "s"], [[float(a), float(b), float(c)] for a, b, c in zip(x, y, s)])
+    path = write(
+        tmp_path / "w.csv", ["x", "y", "s"], [[float(a), float(b), float(c)] for a, b, c in zip(x, y, s)]
+    )
     result = fit("a + b*x", path, a=0, b=0, config=FitConfig(sigma="s"))
     design = np.column_stack([np.ones_like(x), x]) / s[:, None]
     coef = np.linalg.lstsq(design, y / s, rcond=None)[0]
@@ -94,8 +104,9 @@ def test_bounds_hold_a_parameter_and_say_so(tmp_path: Path) -> None:
 
 def test_target_expression_and_extra_columns(tmp_path: Path) -> None:
     x = np.linspace(1, 5, 30)
-    path = write(tmp_path / "t.csv", ["note", "x", "y"],
-                 [[1, float(a), float(math.exp(2 * a + 1))] for a in x])
+    path = write(
+        tmp_path / "t.csv", ["note", "x", "y"], [[1, float(a), float(math.exp(2 * a + 1))] for a in x]
+    )
     result = fit("p*x + q", path, p=0, q=0, config=FitConfig(target="log(y)"))
     assert result.parameters == pytest.approx({"p": 2.0, "q": 1.0}, abs=1e-9)
 
@@ -126,8 +137,12 @@ def test_validation_rows_are_held_out(tmp_path: Path) -> None:
 
 
 def test_perceptron_reaches_accuracy_one() -> None:
-    result = fit("sigmoid(w1*x1 + w2*x2 + b)", EXAMPLES / "perceptron.csv", init=0.0,
-                 config=FitConfig(loss="bce", hyper={"lr": 0.1}, epochs=300))
+    result = fit(
+        "sigmoid(w1*x1 + w2*x2 + b)",
+        EXAMPLES / "perceptron.csv",
+        init=0.0,
+        config=FitConfig(loss="bce", hyper={"lr": 0.1}, epochs=300),
+    )
     assert result.accuracy == 1.0
     assert result.confusion == {"tp": 100, "fp": 0, "tn": 100, "fn": 0}
     assert result.method == "adam" and result.iterations == 300
@@ -137,8 +152,12 @@ def test_bce_is_computed_from_the_logit_without_overflow(tmp_path: Path) -> None
     path = write(tmp_path / "c.csv", ["x", "y"], [[-1000.0, 0], [1000.0, 1], [-1.0, 1], [1.0, 0]])
     problem = setup("sigmoid(w*x)", path, [("w", 1.0)], config=FitConfig(loss="bce"))
     value, grad = objective(problem).value_and_grad([1.0])
-    softplus = [math.log1p(math.exp(-1000.0)), 0.0, math.log1p(math.exp(-1.0)) + 1.0,
-                math.log1p(math.exp(-1.0)) + 1.0]
+    softplus = [
+        math.log1p(math.exp(-1000.0)),
+        0.0,
+        math.log1p(math.exp(-1.0)) + 1.0,
+        math.log1p(math.exp(-1.0)) + 1.0,
+    ]
     assert value == pytest.approx(sum(softplus) / 4, rel=1e-12) and math.isfinite(grad[0])
 
 
@@ -148,8 +167,13 @@ def test_descent_optimizers_fit_a_line(tmp_path: Path, loss: str, optimizer: str
     x = np.linspace(-1, 1, 101)
     path = write(tmp_path / "l.csv", ["x", "y"], [[float(a), float(2 * a + 1)] for a in x])
     lr = {"sgd": 0.01, "adam": 0.01}[optimizer]
-    result = fit("a*x + b", path, a=0, b=0,
-                 config=FitConfig(loss=loss, optimizer=optimizer, hyper={"lr": lr}, epochs=5000, tol=0))
+    result = fit(
+        "a*x + b",
+        path,
+        a=0,
+        b=0,
+        config=FitConfig(loss=loss, optimizer=optimizer, hyper={"lr": lr}, epochs=5000, tol=0),
+    )
     assert result.parameters["a"] == pytest.approx(2.0, abs=0.05)
     assert result.parameters["b"] == pytest.approx(1.0, abs=0.05)
     assert (result.standard_errors is None) == (loss != "mse")
@@ -190,8 +214,9 @@ def test_divergence_is_a_stop_reason(tmp_path: Path) -> None:
 def test_objective_gradient_is_exact(tmp_path: Path) -> None:
     """The seam a general minimizer plugs into: value and gradient of the mean loss."""
     path = exponential(tmp_path, 20)
-    problem = setup("a*exp(-k*x) + c", path, [("a", 2.0), ("k", 0.3), ("c", 1.0)],
-                    config=FitConfig(loss="huber", l2=0.01))
+    problem = setup(
+        "a*exp(-k*x) + c", path, [("a", 2.0), ("k", 0.3), ("c", 1.0)], config=FitConfig(loss="huber", l2=0.01)
+    )
     obj = objective(problem)
     value, grad = obj.value_and_grad(obj.start)
     assert value == obj.value(obj.start)
@@ -226,16 +251,21 @@ def test_streamed_blocks_equal_the_whole_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("reader", READERS)
-@pytest.mark.parametrize("text, message", [
-    ("x,y\n1,2\n3,abc\n", "line 3, column 'y': 'abc' is not a number"),
-    ("x,y\n1,2\n3\n", "line 3: 1 field, but the header names 2 columns"),
-    ("x,y\n1,2\n3,\n5,nan\n,7\n",
-     "has 3 missing values (empty or nan): 1 in column 'x' (line 5); 2 in column 'y' (lines 3, 4)"),
-    ("x,y\n1,inf\n", "line 2, column 'y': inf is not a finite number"),
-    ("x,y\n", "has a header but no rows"),
-    ("", "is empty"),
-    ("x,x\n1,2\n", "names column 'x' twice"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n1,2\n3,abc\n", "line 3, column 'y': 'abc' is not a number"),
+        ("x,y\n1,2\n3\n", "line 3: 1 field, but the header names 2 columns"),
+        (
+            "x,y\n1,2\n3,\n5,nan\n,7\n",
+            "has 3 missing values (empty or nan): 1 in column 'x' (line 5); 2 in column 'y' (lines 3, 4)",
+        ),
+        ("x,y\n1,inf\n", "line 2, column 'y': inf is not a finite number"),
+        ("x,y\n", "has a header but no rows"),
+        ("", "is empty"),
+        ("x,x\n1,2\n", "names column 'x' twice"),
+    ],
+)
 def test_bad_data_is_a_located_error(tmp_path: Path, reader: str, text: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
@@ -264,21 +294,54 @@ def test_cli_report_and_json(tmp_path: Path) -> None:
     path = exponential(tmp_path)
     out = cli("a*exp(-k*x) + c", "--data", str(path), "--a", "1", "--k", "1", "--c", "0")
     assert out.exit_code == 0, out.output
-    for text in ("standard error", "relative", "residual sum of squares", "residual standard deviation",
-                 "degrees of freedom", "R²", "correlation", "Levenberg–Marquardt"):
+    for text in (
+        "standard error",
+        "relative",
+        "residual sum of squares",
+        "residual standard deviation",
+        "degrees of freedom",
+        "R²",
+        "correlation",
+        "Levenberg–Marquardt",
+    ):
         assert text in out.output
     out = cli("a*exp(-k*x) + c", "--data", str(path), "--init", "1", "--json")
     data = json.loads(out.stdout)
-    for key in ("parameters", "standard_errors", "correlation", "residual_sum_of_squares", "r_squared",
-                "iterations", "stop_reason", "degrees_of_freedom", "relative_errors"):
+    for key in (
+        "parameters",
+        "standard_errors",
+        "correlation",
+        "residual_sum_of_squares",
+        "r_squared",
+        "iterations",
+        "stop_reason",
+        "degrees_of_freedom",
+        "relative_errors",
+    ):
         assert key in data
     assert data["parameters"]["c"] == pytest.approx(1.5, abs=0.01)
     assert data["correlation"]["a"]["a"] == 1.0
 
 
 def test_cli_classification_json_has_accuracy(tmp_path: Path) -> None:
-    out = runner.invoke(app, ["fit", "sigmoid(w1*x1 + w2*x2 + b)", "--data", str(EXAMPLES / "perceptron.csv"),
-                              "--loss", "bce", "--init", "0", "--lr", "0.1", "--epochs", "300", "--json"])
+    out = runner.invoke(
+        app,
+        [
+            "fit",
+            "sigmoid(w1*x1 + w2*x2 + b)",
+            "--data",
+            str(EXAMPLES / "perceptron.csv"),
+            "--loss",
+            "bce",
+            "--init",
+            "0",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "300",
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["accuracy"] == 1.0 and data["confusion"]["fp"] == 0
@@ -287,8 +350,18 @@ def test_cli_classification_json_has_accuracy(tmp_path: Path) -> None:
 def test_save_predict_and_trajectory(tmp_path: Path) -> None:
     path = exponential(tmp_path)
     saved, trajectory = tmp_path / "params.json", tmp_path / "steps.csv"
-    out = cli("a*exp(-k*x) + c", "--data", str(path), "--init", "1", "--save", str(saved),
-              "--output", str(trajectory), "--quiet")
+    out = cli(
+        "a*exp(-k*x) + c",
+        "--data",
+        str(path),
+        "--init",
+        "1",
+        "--save",
+        str(saved),
+        "--output",
+        str(trajectory),
+        "--quiet",
+    )
     assert out.exit_code == 0, out.output
     parameters = read_parameters(saved)
     assert set(parameters) == {"a", "k", "c"}
@@ -297,8 +370,19 @@ def test_save_predict_and_trajectory(tmp_path: Path) -> None:
     assert rows[0] == ["step", "loss", "grad_norm", "a", "k", "c"] and len(rows) > 3
     new = write(tmp_path / "new.csv", ["x"], [[0.0], [2.0]])
     predicted = tmp_path / "pred.csv"
-    out = runner.invoke(app, ["predict", "a*exp(-k*x) + c", "--params", str(saved), "--data", str(new),
-                              "--output", str(predicted)])
+    out = runner.invoke(
+        app,
+        [
+            "predict",
+            "a*exp(-k*x) + c",
+            "--params",
+            str(saved),
+            "--data",
+            str(new),
+            "--output",
+            str(predicted),
+        ],
+    )
     assert out.exit_code == 0, out.output
     lines = predicted.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "x,prediction"
@@ -316,31 +400,66 @@ def test_cli_plot_draws(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert picture.stat().st_size > 10_000
     boundary = tmp_path / "boundary.png"
-    out = runner.invoke(app, ["fit", "sigmoid(w1*x1 + w2*x2 + b)", "--data", str(EXAMPLES / "perceptron.csv"),
-                              "--loss", "bce", "--init", "0", "--lr", "0.1", "--epochs", "50", "--plot",
-                              str(boundary), "-q"])
+    out = runner.invoke(
+        app,
+        [
+            "fit",
+            "sigmoid(w1*x1 + w2*x2 + b)",
+            "--data",
+            str(EXAMPLES / "perceptron.csv"),
+            "--loss",
+            "bce",
+            "--init",
+            "0",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "50",
+            "--plot",
+            str(boundary),
+            "-q",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert boundary.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("args, message", [
-    (["a*x", "--data", "{data}", "--target", "yy", "--a", "1"], "has no column 'yy'; did you mean 'y'?"),
-    (["a*x + b*0", "--data", "{data}", "--init", "1"], "does not depend on the parameter 'b'"),
-    (["x*2", "--data", "{data}"], "the model names no parameter"),
-    (["a*x + b", "--data", "{data}", "--a", "1"], "no start value for the parameter 'b': give it as --b VALUE"),
-    (["a*x", "--data", "{data}", "--x", "1", "--a", "1"], "'x' is a column of"),
-    (["a*x", "--data", "{data}", "--init", "1", "--loss", "bce"], "bce loss needs a model that ends in sigmoid"),
-    (["sigmoid(a*x)", "--data", "{data}", "--init", "1", "--loss", "bce"], "bce loss needs targets 0 or 1"),
-    (["a*x", "--data", "{data}", "--init", "1", "--loss", "abs(pred - z)"], "not z"),
-    (["a*x", "--data", "{data}", "--init", "1", "--loss", "mae", "-O", "lm"], "lm fits least squares"),
-    (["a*x", "--data", "{data}", "--init", "1", "--batch-size", "4"], "least squares (lm) uses every row"),
-    (["a*x", "--data", "{data}", "--init", "1", "--bounds", "a=2:inf"], "outside its bounds"),
-    (["a*x", "--data", "{data}", "--init", "1", "--bounds", "q=0:1"], "no parameter 'q' to bound"),
-    (["a*x", "--data", "{data}", "--init", "1", "-O", "adam", "--momentum", "0.5"], "adam takes no momentum"),
-    (["a*x", "--data", "{missing}", "--init", "1"], "cannot read"),
-    (["a*x + b*x^2 + c*x^3", "--data", "{tiny}", "--init", "1"], "2 rows for 3 parameters"),
-    (["a*y", "--data", "{data}", "--init", "1"], "the model uses 'y', the target's column"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["a*x", "--data", "{data}", "--target", "yy", "--a", "1"], "has no column 'yy'; did you mean 'y'?"),
+        (["a*x + b*0", "--data", "{data}", "--init", "1"], "does not depend on the parameter 'b'"),
+        (["x*2", "--data", "{data}"], "the model names no parameter"),
+        (
+            ["a*x + b", "--data", "{data}", "--a", "1"],
+            "no start value for the parameter 'b': give it as --b VALUE",
+        ),
+        (["a*x", "--data", "{data}", "--x", "1", "--a", "1"], "'x' is a column of"),
+        (
+            ["a*x", "--data", "{data}", "--init", "1", "--loss", "bce"],
+            "bce loss needs a model that ends in sigmoid",
+        ),
+        (
+            ["sigmoid(a*x)", "--data", "{data}", "--init", "1", "--loss", "bce"],
+            "bce loss needs targets 0 or 1",
+        ),
+        (["a*x", "--data", "{data}", "--init", "1", "--loss", "abs(pred - z)"], "not z"),
+        (["a*x", "--data", "{data}", "--init", "1", "--loss", "mae", "-O", "lm"], "lm fits least squares"),
+        (
+            ["a*x", "--data", "{data}", "--init", "1", "--batch-size", "4"],
+            "least squares (lm) uses every row",
+        ),
+        (["a*x", "--data", "{data}", "--init", "1", "--bounds", "a=2:inf"], "outside its bounds"),
+        (["a*x", "--data", "{data}", "--init", "1", "--bounds", "q=0:1"], "no parameter 'q' to bound"),
+        (
+            ["a*x", "--data", "{data}", "--init", "1", "-O", "adam", "--momentum", "0.5"],
+            "adam takes no momentum",
+        ),
+        (["a*x", "--data", "{missing}", "--init", "1"], "cannot read"),
+        (["a*x + b*x^2 + c*x^3", "--data", "{tiny}", "--init", "1"], "2 rows for 3 parameters"),
+        (["a*y", "--data", "{data}", "--init", "1"], "the model uses 'y', the target's column"),
+    ],
+)
 def test_cli_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     data = exponential(tmp_path, 10)
     tiny = write(tmp_path / "tiny.csv", ["x", "y"], [[1, 2], [2, 3]])

@@ -53,9 +53,34 @@ def test_mini_batches_fit_a_file_larger_than_the_memory_limit(tmp_path: Path) ->
     # counts although the memory is never used (benchmarks/bench_fit.py measures the peak
     # resident memory with either reader).
     done = subprocess.run(
-        [sys.executable, "-m", "autodiff_cli", "fit", "a*exp(-k*x) + c", "--data", str(path), "--init", "1",
-         "-O", "adam", "--lr", "0.05", "--batch-size", "4096", "--epochs", "1", "--reader", "numpy", "--json"],
-        preexec_fn=limit, capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "autodiff_cli",
+            "fit",
+            "a*exp(-k*x) + c",
+            "--data",
+            str(path),
+            "--init",
+            "1",
+            "-O",
+            "adam",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "4096",
+            "--epochs",
+            "1",
+            "--reader",
+            "numpy",
+            "--json",
+        ],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["rows"] == rows
@@ -63,4 +88,3 @@ def test_mini_batches_fit_a_file_larger_than_the_memory_limit(tmp_path: Path) ->
     assert result["parameters"]["k"] == pytest.approx(0.5, rel=1e-3)
     assert result["parameters"]["c"] == pytest.approx(1.5, rel=1e-3)
     assert result["steps"] == -(-rows // 4096)
-

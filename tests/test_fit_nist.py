@@ -43,7 +43,7 @@ def test_every_dataset_is_read_and_every_model_transcribed() -> None:
         # The certified parameters are printed to 11 digits, so where the residuals are tiny
         # (Lanczos1: RSS 1.4e-25) their rounding alone moves the RSS: the tolerance allows
         # for it, relative to the size of the data, and a wrong model is far beyond it.
-        assert abs(rss - ds.rss) <= 1e-6 * ds.rss + 1e-12 * float(np.sum(target ** 2)), ds.name
+        assert abs(rss - ds.rss) <= 1e-6 * ds.rss + 1e-12 * float(np.sum(target**2)), ds.name
 
 
 @pytest.mark.parametrize("name, start", CASES)
@@ -51,8 +51,9 @@ def test_certified_digits(tmp_path: Path, name: str, start: int) -> None:
     ds = load(name)
     path = tmp_path / f"{name}.csv"
     path.write_text(ds.csv(), encoding="ascii")
-    result = fit(ds.model, path, config=FitConfig(target=ds.target),
-                 **dict(zip(ds.parameters, ds.starts[start - 1])))
+    result = fit(
+        ds.model, path, config=FitConfig(target=ds.target), **dict(zip(ds.parameters, ds.starts[start - 1]))
+    )
     assert result.standard_errors is not None
     worst = min(digits(result.parameters[p], c) for p, c in zip(ds.parameters, ds.certified))
     worst_sd = min(digits(result.standard_errors[p], c) for p, c in zip(ds.parameters, ds.certified_sd))

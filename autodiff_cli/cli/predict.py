@@ -11,20 +11,40 @@ from .options import Expression, File
 @app.command(cls=VariableCommand)
 def predict(
     ctx: typer.Context,
-    params: Annotated[str, typer.Option(
-        "--params", "-p", metavar="FILE", show_default=False,
-        help="The parameters: a fit's --save (or --json) output, or a JSON object of numbers.")],
-    data: Annotated[str, typer.Option(
-        "--data", "-d", metavar="FILE", show_default=False,
-        help="The rows to predict: CSV or TSV with a header naming the model's input columns.")],
+    params: Annotated[
+        str,
+        typer.Option(
+            "--params",
+            "-p",
+            metavar="FILE",
+            show_default=False,
+            help="The parameters: a fit's --save (or --json) output, or a JSON object of numbers.",
+        ),
+    ],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="FILE",
+            show_default=False,
+            help="The rows to predict: CSV or TSV with a header naming the model's input columns.",
+        ),
+    ],
     expression: Expression = None,
     file: File = None,
-    output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", metavar="FILE", help="Write the CSV to FILE instead of standard output.")] = None,
-    name: Annotated[str, typer.Option(
-        "--name", metavar="COLUMN", help="The prediction column's name.")] = "prediction",
-    reader: Annotated[str, typer.Option(
-        "--reader", help="The CSV parser: auto (pyarrow when installed), pyarrow or numpy.")] = "auto",
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the CSV to FILE instead of standard output."
+        ),
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", metavar="COLUMN", help="The prediction column's name.")
+    ] = "prediction",
+    reader: Annotated[
+        str, typer.Option("--reader", help="The CSV parser: auto (pyarrow when installed), pyarrow or numpy.")
+    ] = "auto",
 ) -> None:
     """Predict with a fitted model: the input columns and the model's value, one CSV line per row.
 

@@ -23,12 +23,30 @@ from .methods import METHODS, FitConfig, FitRow, Objective, Problem, make_method
 from .model import FitError, FitModel, build_model, parse_bounds, resolve_start
 from .result import FitResult
 
-__all__ = ["METHODS", "FitConfig", "FitError", "FitModel", "FitResult", "FitRow", "Objective", "Problem",
-           "fit", "objective", "parse_bounds", "run_fit", "setup"]
+__all__ = [
+    "METHODS",
+    "FitConfig",
+    "FitError",
+    "FitModel",
+    "FitResult",
+    "FitRow",
+    "Objective",
+    "Problem",
+    "fit",
+    "objective",
+    "parse_bounds",
+    "run_fit",
+    "setup",
+]
 
 
-def setup(program: ast.Program | str, data: str | Path, assignments: Sequence[tuple[str, Any]] = (),
-          init: float | None = None, config: FitConfig | None = None) -> Problem:
+def setup(
+    program: ast.Program | str,
+    data: str | Path,
+    assignments: Sequence[tuple[str, Any]] = (),
+    init: float | None = None,
+    config: FitConfig | None = None,
+) -> Problem:
     """Read the data's header, decide what each variable is, check everything, read the data."""
     from ..language.parser import parse
 
@@ -36,8 +54,15 @@ def setup(program: ast.Program | str, data: str | Path, assignments: Sequence[tu
     if isinstance(program, str):
         program = parse(program)
     source = open_source(data)
-    model = build_model(program, source.columns, data=source.name, target=config.target, sigma=config.sigma,
-                        loss=config.loss, delta=config.delta)
+    model = build_model(
+        program,
+        source.columns,
+        data=source.name,
+        target=config.target,
+        sigma=config.sigma,
+        loss=config.loss,
+        delta=config.delta,
+    )
     start = resolve_start(model, list(assignments), init, source.name)
     return prepare(model, source, start, config)
 
@@ -47,8 +72,15 @@ def run_fit(problem: Problem, sinks: Sequence[Sink] = ()) -> tuple[FitResult, bo
     return run(make_method(problem), sinks)
 
 
-def fit(program: ast.Program | str, data: str | Path, *, init: float | None = None,
-        config: FitConfig | None = None, sinks: Sequence[Sink] = (), **start: float) -> FitResult:
+def fit(
+    program: ast.Program | str,
+    data: str | Path,
+    *,
+    init: float | None = None,
+    config: FitConfig | None = None,
+    sinks: Sequence[Sink] = (),
+    **start: float,
+) -> FitResult:
     """Fit ``program``'s parameters to ``data``; start values as keywords (``b1=500``)."""
     result, _ = run_fit(setup(program, data, list(start.items()), init, config), sinks)
     return result

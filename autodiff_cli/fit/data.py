@@ -66,8 +66,10 @@ class Source:
         """Every name must be a column of the file, or a DataError says which is not."""
         for name in names:
             if name not in self.columns:
-                raise DataError(f"{self.name} has no {what} '{name}'{did_you_mean(name, self.columns)} "
-                                f"(its columns: {_listing(self.columns)})")
+                raise DataError(
+                    f"{self.name} has no {what} '{name}'{did_you_mean(name, self.columns)} "
+                    f"(its columns: {_listing(self.columns)})"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +157,9 @@ def blocks(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
                 cut = data.rfind(b"\n") + 1
                 if cut == 0:
                     if len(data) > block_bytes:
-                        raise DataError(f"{source.name}, line {line}: the line is longer than "
-                                        f"{block_bytes >> 20} MiB")
+                        raise DataError(
+                            f"{source.name}, line {line}: the line is longer than {block_bytes >> 20} MiB"
+                        )
                     rest = data
                     continue
                 block, rest = data[:cut], data[cut:]
@@ -214,8 +217,13 @@ def _parse_pyarrow(source: Source, block: Block, names: Sequence[str]) -> dict[s
         read_options=pc.ReadOptions(column_names=list(source.columns), block_size=1 << 24),
         parse_options=pc.ParseOptions(delimiter=source.delimiter),
         convert_options=pc.ConvertOptions(
-            include_columns=list(names), column_types={name: pa.float64() for name in names},
-            null_values=[""], strings_can_be_null=False, quoted_strings_can_be_null=True))
+            include_columns=list(names),
+            column_types={name: pa.float64() for name in names},
+            null_values=[""],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=True,
+        ),
+    )
     import numpy as np
 
     columns: dict[str, Any] = {}
@@ -232,8 +240,15 @@ def _parse_numpy(source: Source, block: Block, names: Sequence[str]) -> dict[str
 
     use = [source.columns.index(name) for name in names]
     text = block.data.decode("utf-8")
-    values = np.loadtxt(io.StringIO(text), delimiter=source.delimiter, usecols=use, dtype=np.float64,
-                        ndmin=2, quotechar='"', comments=None)
+    values = np.loadtxt(
+        io.StringIO(text),
+        delimiter=source.delimiter,
+        usecols=use,
+        dtype=np.float64,
+        ndmin=2,
+        quotechar='"',
+        comments=None,
+    )
     if values.shape[1] != len(use):
         raise ValueError("ragged")
     # loadtxt reads only the columns it is asked for: a short or long line elsewhere would
@@ -261,16 +276,18 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
     try:
         lines = block.data.decode("utf-8").split("\n")
     except UnicodeDecodeError as error:
-        line = block.first_line + block.data[:error.start].count(b"\n")
+        line = block.first_line + block.data[: error.start].count(b"\n")
         raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
     for offset, fields in enumerate(csv.reader(lines, delimiter=source.delimiter)):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
         line = block.first_line + offset
         if len(fields) != width:
-            raise DataError(f"{source.name}, line {line}: {len(fields)} "
-                            f"{'field' if len(fields) == 1 else 'fields'}, but the header names "
-                            f"{width} columns")
+            raise DataError(
+                f"{source.name}, line {line}: {len(fields)} "
+                f"{'field' if len(fields) == 1 else 'fields'}, but the header names "
+                f"{width} columns"
+            )
         for target, index in zip(out, use):
             cell = fields[index].strip()
             if not cell:
@@ -280,16 +297,18 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
                 target.append(_number(cell))
             except ValueError:
                 shown = cell if len(cell) <= 40 else cell[:37] + "..."
-                raise DataError(f"{source.name}, line {line}, column '{source.columns[index]}': "
-                                f"{shown!r} is not a number") from None
+                raise DataError(
+                    f"{source.name}, line {line}, column '{source.columns[index]}': {shown!r} is not a number"
+                ) from None
     return {name: np.array(values, dtype=np.float64) for name, values in zip(names, out)}
 
 
 # ---------------------------------------------------------------- checking values
 
 
-def check_values(source: Source, block: Block, columns: dict[str, Any], drop_missing: bool
-                 ) -> tuple[dict[str, Any], int, dict[str, tuple[int, list[int]]]]:
+def check_values(
+    source: Source, block: Block, columns: dict[str, Any], drop_missing: bool
+) -> tuple[dict[str, Any], int, dict[str, tuple[int, list[int]]]]:
     """Infinities are an error; missing cells (nan) are dropped with ``drop_missing``, else
     counted per column with their first few line numbers.  Returns the columns, how many rows
     were dropped, and the missing cells found (empty when dropped)."""
@@ -303,8 +322,10 @@ def check_values(source: Source, block: Block, columns: dict[str, Any], drop_mis
         if infinite.any():
             lines = lines or _row_lines(block)
             row = int(np.argmax(infinite))
-            raise DataError(f"{source.name}, line {lines[row]}, column '{name}': {float(values[row])!r} is "
-                            "not a finite number")
+            raise DataError(
+                f"{source.name}, line {lines[row]}, column '{name}': {float(values[row])!r} is "
+                "not a finite number"
+            )
         nan = np.isnan(values)
         if nan.any():
             bad = nan if bad is None else bad | nan
@@ -325,8 +346,10 @@ def missing_error(source: Source, missing: dict[str, tuple[int, list[int]]]) -> 
     for name, (count, lines) in missing.items():
         shown = ", ".join(map(str, lines)) + (", ..." if count > len(lines) else "")
         parts.append(f"{count} in column '{name}' (line{'s' if count > 1 else ''} {shown})")
-    return DataError(f"{source.name} has {total} missing value{'s' if total > 1 else ''} (empty or nan): "
-                     f"{'; '.join(parts)}; fix them, or drop those rows with {option('drop_missing')}")
+    return DataError(
+        f"{source.name} has {total} missing value{'s' if total > 1 else ''} (empty or nan): "
+        f"{'; '.join(parts)}; fix them, or drop those rows with {option('drop_missing')}"
+    )
 
 
 def _merge(found: dict[str, tuple[int, list[int]]], more: dict[str, tuple[int, list[int]]]) -> None:
@@ -338,8 +361,15 @@ def _merge(found: dict[str, tuple[int, list[int]]], more: dict[str, tuple[int, l
 # ---------------------------------------------------------------- whole files and streams
 
 
-def read_table(source: Source, names: Sequence[str], *, reader: str = "auto", drop_missing: bool = False,
-               limit: int = MAX_BYTES, precise: bool = False) -> Table:
+def read_table(
+    source: Source,
+    names: Sequence[str],
+    *,
+    reader: str = "auto",
+    drop_missing: bool = False,
+    limit: int = MAX_BYTES,
+    precise: bool = False,
+) -> Table:
     """The columns ``names`` of the whole file, in memory.
 
     DataError for a file larger than ``limit`` (checked before reading), a header without
@@ -347,13 +377,26 @@ def read_table(source: Source, names: Sequence[str], *, reader: str = "auto", dr
     values (unless ``drop_missing``).
     """
     if source.size > limit:
-        raise DataError(f"{source.name} is {_size(source.size)}, more than the {_size(limit)} that a fit "
-                        f"reads into memory; stream it in mini-batches with {option('batch_size', 'N')}")
+        raise DataError(
+            f"{source.name} is {_size(source.size)}, more than the {_size(limit)} that a fit "
+            f"reads into memory; stream it in mini-batches with {option('batch_size', 'N')}"
+        )
     # One block: the parsers split the work among threads themselves, and a whole file in one
     # call is faster than in many (pyarrow: 0.1 s against 0.5 s in 8 MiB blocks).
-    table = _collect(source, list(stream_tables(source, names, reader=reader, drop_missing=drop_missing,
-                                                block_bytes=max(1, source.size),
-                                                collect_missing=True)), names)
+    table = _collect(
+        source,
+        list(
+            stream_tables(
+                source,
+                names,
+                reader=reader,
+                drop_missing=drop_missing,
+                block_bytes=max(1, source.size),
+                collect_missing=True,
+            )
+        ),
+        names,
+    )
     if precise and table.rows + table.dropped <= PRECISE_ROWS:
         columns = {}
         for block in blocks(source, max(1, source.size)):
@@ -374,8 +417,15 @@ def _parse_precise(source: Source, block: Block, names: Sequence[str]) -> dict[s
     use = [source.columns.index(name) for name in names]
     text = block.data.decode("utf-8")
     try:
-        values = np.loadtxt(io.StringIO(text), delimiter=source.delimiter, usecols=use,
-                            dtype=np.longdouble, ndmin=2, quotechar='"', comments=None)
+        values = np.loadtxt(
+            io.StringIO(text),
+            delimiter=source.delimiter,
+            usecols=use,
+            dtype=np.longdouble,
+            ndmin=2,
+            quotechar='"',
+            comments=None,
+        )
         return {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(names)}
     except ValueError:  # empty cells: by way of Python's csv module
         cells: list[list[str]] = [[] for _ in names]
@@ -387,8 +437,15 @@ def _parse_precise(source: Source, block: Block, names: Sequence[str]) -> dict[s
         return {name: np.array(values, dtype=np.longdouble) for name, values in zip(names, cells)}
 
 
-def stream_tables(source: Source, names: Sequence[str], *, reader: str = "auto", drop_missing: bool = False,
-                  block_bytes: int = BLOCK_BYTES, collect_missing: bool = False) -> Iterator[Table]:
+def stream_tables(
+    source: Source,
+    names: Sequence[str],
+    *,
+    reader: str = "auto",
+    drop_missing: bool = False,
+    block_bytes: int = BLOCK_BYTES,
+    collect_missing: bool = False,
+) -> Iterator[Table]:
     """The columns ``names``, a block of rows at a time (memory: one block).
 
     Missing values raise at the block that has them (or, with ``collect_missing``, after

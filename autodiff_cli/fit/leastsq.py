@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ def triangle(a: Any, block: int = BLOCK_ROWS) -> Any:
     n, k = a.shape
     if n <= block:
         return np.linalg.qr(a, mode="r")[:k] if n >= k else _pad(np.linalg.qr(a, mode="r"), k)
-    parts = [np.linalg.qr(a[i:i + block], mode="r") for i in range(0, n, block)]
+    parts = [np.linalg.qr(a[i : i + block], mode="r") for i in range(0, n, block)]
     return triangle(np.vstack(parts), block)
 
 
@@ -192,10 +192,14 @@ class Iteration:
     evaluations: int
 
 
-def levenberg_marquardt(residuals: Residuals, linearized: Linearized, x0: Sequence[float],
-                        settings: LMSettings = LMSettings(),
-                        lower: Sequence[float] | None = None, upper: Sequence[float] | None = None,
-                        ) -> Iterator[Iteration | None]:
+def levenberg_marquardt(
+    residuals: Residuals,
+    linearized: Linearized,
+    x0: Sequence[float],
+    settings: LMSettings = LMSettings(),
+    lower: Any = None,
+    upper: Any = None,
+) -> Generator[Iteration | None, None, str]:
     """Minimize ``‖residuals(x)‖²`` from ``x0``: an :class:`Iteration` for the start and after
     every accepted step, None after each rejected trial; the generator's return value is the
     stop reason (see :data:`STOP_REASONS`).
@@ -271,20 +275,23 @@ def levenberg_marquardt(residuals: Residuals, linearized: Linearized, x0: Sequen
             if abs(actred) <= settings.ftol and prered <= settings.ftol and 0.5 * ratio <= 1.0:
                 if accepted:
                     r, qtr, _ = linearized(x)
-                    yield Iteration(iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par,
-                                    evaluations)
+                    yield Iteration(
+                        iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par, evaluations
+                    )
                 return "ftol"
             if delta <= settings.xtol * xnorm or delta <= EPS * xnorm:
                 if accepted:
                     r, qtr, _ = linearized(x)
-                    yield Iteration(iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par,
-                                    evaluations)
+                    yield Iteration(
+                        iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par, evaluations
+                    )
                 return "xtol" if delta <= settings.xtol * xnorm else "precision"
             if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1.0:
                 if accepted:
                     r, qtr, _ = linearized(x)
-                    yield Iteration(iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par,
-                                    evaluations)
+                    yield Iteration(
+                        iteration, x.copy(), fnorm2, float(np.linalg.norm(r.T @ qtr)), par, evaluations
+                    )
                 return "precision"
             if not accepted:
                 yield None

@@ -22,10 +22,9 @@ from ..errors import DataError, option
 from ..optimize.optimizers import OPTIMIZERS, array_step
 from ..optimize.run import Record
 from .data import Source, Table, read_table, stream_tables
-from .leastsq import LMSettings, levenberg_marquardt, triangle, triangulate
+from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
 from .model import FitError, FitModel
 from .result import FitResult, Statistics, Sums, statistics
-from .leastsq import Triangle
 
 DIVERGENCE_LIMIT = 1e300
 
@@ -111,8 +110,11 @@ class Rows:
         precise = None
         if self.precise is not None:
             cols, target, sig = self.precise
-            precise = ({name: v[index] for name, v in cols.items()}, target[index],
-                       None if sig is None else sig[index])
+            precise = (
+                {name: v[index] for name, v in cols.items()},
+                target[index],
+                None if sig is None else sig[index],
+            )
         return Rows(columns, self.target[index], sigma, precise)
 
 
@@ -128,9 +130,11 @@ def make_rows(model: FitModel, table: Table, data: str) -> Rows:
         bad = ~(sigma > 0)
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataError(f"{option('sigma')} column '{model.sigma}' of {data} has {int(bad.sum())} "
-                            f"values that are not positive (the first, {float(sigma[row])!r}, in data row "
-                            f"{row + 1}): a standard deviation is positive")
+            raise DataError(
+                f"{option('sigma')} column '{model.sigma}' of {data} has {int(bad.sum())} "
+                f"values that are not positive (the first, {float(sigma[row])!r}, in data row "
+                f"{row + 1}): a standard deviation is positive"
+            )
     precise = None
     if table.precise is not None:
         target_ld = model.target_values(table.precise, dtype=np.longdouble)
@@ -144,15 +148,19 @@ def check_target(model: FitModel, target: Any, data: str, first_row: int = 0) ->
     bad = ~np.isfinite(target)
     if bad.any():
         row = int(np.argmax(bad))
-        raise DataError(f"the target {model.target} is not finite in {int(bad.sum())} rows of {data} "
-                        f"(the first: data row {first_row + row + 1}, {float(target[row])!r})")
+        raise DataError(
+            f"the target {model.target} is not finite in {int(bad.sum())} rows of {data} "
+            f"(the first: data row {first_row + row + 1}, {float(target[row])!r})"
+        )
     if model.classification:
         bad = (target != 0.0) & (target != 1.0)
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataError(f"the bce loss needs targets 0 or 1; {model.target} in {data} has "
-                            f"{int(bad.sum())} other values (the first, {float(target[row])!r}, in data "
-                            f"row {first_row + row + 1})")
+            raise DataError(
+                f"the bce loss needs targets 0 or 1; {model.target} in {data} has "
+                f"{int(bad.sum())} other values (the first, {float(target[row])!r}, in data "
+                f"row {first_row + row + 1})"
+            )
 
 
 # ---------------------------------------------------------------- the problem
@@ -186,23 +194,31 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
 
     method = config.method(model)
     if method != "lm" and method not in OPTIMIZERS and method not in METHODS:
-        raise FitError(f"unknown optimizer '{method}'; choose lm (least squares) or one of "
-                       f"{', '.join(OPTIMIZERS)}")
+        raise FitError(
+            f"unknown optimizer '{method}'; choose lm (least squares) or one of {', '.join(OPTIMIZERS)}"
+        )
     if method == "lm":
         if not model.least_squares:
-            raise FitError(f"lm fits least squares (the mse loss), not {model.loss}; choose a descent "
-                           f"optimizer with {option('optimizer')} ({', '.join(OPTIMIZERS)})")
+            raise FitError(
+                f"lm fits least squares (the mse loss), not {model.loss}; choose a descent "
+                f"optimizer with {option('optimizer')} ({', '.join(OPTIMIZERS)})"
+            )
         if config.batch_size is not None:
-            raise FitError(f"least squares (lm) uses every row at every iteration; {option('batch_size')} "
-                           f"is for the descent optimizers ({', '.join(OPTIMIZERS)})")
+            raise FitError(
+                f"least squares (lm) uses every row at every iteration; {option('batch_size')} "
+                f"is for the descent optimizers ({', '.join(OPTIMIZERS)})"
+            )
         if config.hyper:
-            raise FitError(f"lm takes no {', '.join(sorted(config.hyper))}; those are the descent "
-                           "optimizers' settings")
+            raise FitError(
+                f"lm takes no {', '.join(sorted(config.hyper))}; those are the descent optimizers' settings"
+            )
     elif method in OPTIMIZERS:
         unknown = set(config.hyper) - set(OPTIMIZERS[method].defaults)
         if unknown:
-            raise FitError(f"{method} takes no {', '.join(sorted(unknown))}; its settings: "
-                           f"{', '.join(OPTIMIZERS[method].defaults)}")
+            raise FitError(
+                f"{method} takes no {', '.join(sorted(unknown))}; its settings: "
+                f"{', '.join(OPTIMIZERS[method].defaults)}"
+            )
     if not 0.0 <= config.validation < 1.0:
         raise FitError(f"{option('validation')} is a fraction of the rows, at least 0 and below 1")
     if not config.delta > 0 or not math.isfinite(config.delta):
@@ -213,15 +229,18 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
         if name not in model.params:
             from ..errors import VariableError, did_you_mean
 
-            raise VariableError(f"the model has no parameter '{name}'{did_you_mean(name, model.params)} to "
-                                f"bound (its parameters: {', '.join(model.params)})")
+            raise VariableError(
+                f"the model has no parameter '{name}'{did_you_mean(name, model.params)} to "
+                f"bound (its parameters: {', '.join(model.params)})"
+            )
         if not low <= start[name] <= high:
             raise FitError(f"the start of {name}, {start[name]!r}, is outside its bounds {low!r}:{high!r}")
     problem = Problem(model, source, dict(start), config)
     if config.batch_size is not None:
         return problem  # streamed, checked on the first pass
-    table = read_table(source, model.columns, reader=config.reader, drop_missing=config.drop_missing,
-                       precise=method == "lm")
+    table = read_table(
+        source, model.columns, reader=config.reader, drop_missing=config.drop_missing, precise=method == "lm"
+    )
     rows = make_rows(model, table, source.name)
     problem.dropped = table.dropped
     if config.validation > 0:
@@ -238,8 +257,10 @@ def check_rows(model: FitModel, n: int, data: str, held: bool) -> None:
     p = len(model.params)
     if n < p:
         kept = " after the validation rows are held out" if held else ""
-        raise DataError(f"{data} has {n} row{'s' if n != 1 else ''}{kept} for {p} parameters: a fit needs "
-                        "at least as many rows as parameters")
+        raise DataError(
+            f"{data} has {n} row{'s' if n != 1 else ''}{kept} for {p} parameters: a fit needs "
+            "at least as many rows as parameters"
+        )
 
 
 # ---------------------------------------------------------------- evaluation
@@ -271,8 +292,9 @@ class Evaluator:
         if rows.precise is None:
             return self.residuals(rows, x)
         columns, target, sigma = rows.precise
-        values = self.compiled_model.values_at(*self.model.arguments(self.model.program, columns, x),
-                                               dtype=np.longdouble)
+        values = self.compiled_model.values_at(
+            *self.model.arguments(self.model.program, columns, x), dtype=np.longdouble
+        )
         r = values - target
         return np.asarray(r if sigma is None else r / sigma, dtype=np.float64)
 
@@ -291,8 +313,9 @@ class Evaluator:
         which was a third of an iteration's time."""
         import numpy as np
 
-        values, grads = self.compiled_model.at_points(*self.model.arguments(self.model.program, rows.columns, x),
-                                                      broadcast=False)
+        values, grads = self.compiled_model.at_points(
+            *self.model.arguments(self.model.program, rows.columns, x), broadcast=False
+        )
         n, p = rows.n, len(grads)
         shape = (n + extra, p + 1)
         if reuse and self._buffer is not None and self._buffer.shape == shape:
@@ -336,7 +359,7 @@ class Evaluator:
         if model.least_squares:
             r, jac = self.jacobian(rows, x)
             sums.rss += float(r @ r)
-            sums.moments.add(rows.target, None if rows.sigma is None else 1.0 / rows.sigma ** 2)
+            sums.moments.add(rows.target, None if rows.sigma is None else 1.0 / rows.sigma**2)
             sums.jacobian(jac)
         elif model.classification and self.compiled_logit is not None:
             assert model.logit is not None
@@ -391,8 +414,9 @@ def objective(problem: Problem) -> Objective:
         loss = float(np.mean(values)) + l2 * float(point @ point)
         return loss, tuple(float(np.mean(g)) + 2.0 * l2 * float(v) for g, v in zip(grads, point))
 
-    return Objective(problem.model.params, tuple(problem.start[n] for n in problem.model.params), value,
-                     value_and_grad)
+    return Objective(
+        problem.model.params, tuple(problem.start[n] for n in problem.model.params), value, value_and_grad
+    )
 
 
 # ---------------------------------------------------------------- shared by the methods
@@ -431,28 +455,56 @@ class _FitMethod:
         if self.config.record:
             self.records.append((step, loss, grad_norm, *(float(v) for v in x)))
 
-    def finish(self, method: str, settings: dict[str, float], x: Sequence[float], reason: str, iterations: int,
-               steps: int, stats: Statistics | None, sums: Sums | None, validation: tuple[float | None, float | None],
-               warnings: Sequence[str] = ()) -> FitResult:
+    def finish(
+        self,
+        method: str,
+        settings: dict[str, float],
+        x: Sequence[float],
+        reason: str,
+        iterations: int,
+        steps: int,
+        stats: Statistics | None,
+        sums: Sums | None,
+        validation: tuple[float | None, float | None],
+        warnings: Sequence[str] = (),
+    ) -> FitResult:
         problem = self.problem
         loss_value = sums.loss / sums.rows if sums is not None and sums.rows else math.nan
         if sums is not None and self.config.l2:
             loss_value += self.config.l2 * float(sum(v * v for v in x))
         return FitResult(
-            expression=self.model.program.source, data=problem.source.name, target=self.model.target,
-            loss=self.model.loss, method=method, settings=settings, parameters=self.point(x), start=dict(problem.start),
-            rows=sums.rows if sums is not None else 0, iterations=iterations, steps=steps, stop_reason=reason,
-            elapsed=time.perf_counter() - self.started, loss_value=loss_value,
+            expression=self.model.program.source,
+            data=problem.source.name,
+            target=self.model.target,
+            loss=self.model.loss,
+            method=method,
+            settings=settings,
+            parameters=self.point(x),
+            start=dict(problem.start),
+            rows=sums.rows if sums is not None else 0,
+            iterations=iterations,
+            steps=steps,
+            stop_reason=reason,
+            elapsed=time.perf_counter() - self.started,
+            loss_value=loss_value,
             standard_errors=stats.standard_errors if stats else None,
             correlation=stats.correlation if stats else None,
             residual_sum_of_squares=stats.rss if stats else None,
             residual_standard_deviation=stats.residual_sd if stats else None,
-            degrees_of_freedom=stats.dof if stats else 0, r_squared=stats.r_squared if stats else None,
-            validation_rows=problem.validation.n if problem.validation is not None else self._validation_rows(),
-            validation_loss=validation[0], accuracy=accuracy(sums.confusion) if sums else None,
-            validation_accuracy=validation[1], confusion=sums.confusion if sums else None,
-            dropped=problem.dropped, bounds=dict(self.config.bounds),
-            warnings=tuple([*warnings, *(stats.warnings if stats else ())]), losses=tuple(self.losses))
+            degrees_of_freedom=stats.dof if stats else 0,
+            r_squared=stats.r_squared if stats else None,
+            validation_rows=problem.validation.n
+            if problem.validation is not None
+            else self._validation_rows(),
+            validation_loss=validation[0],
+            accuracy=accuracy(sums.confusion) if sums else None,
+            validation_accuracy=validation[1],
+            confusion=sums.confusion if sums else None,
+            dropped=problem.dropped,
+            bounds=dict(self.config.bounds),
+            warnings=tuple([*warnings, *(stats.warnings if stats else ())]),
+            losses=tuple(self.losses),
+        )
 
     def _validation_rows(self) -> int:
         return 0
@@ -472,8 +524,9 @@ class _FitMethod:
         return self.evaluator.mean_loss(held, x, self.config.l2)
 
 
-def _held(names: Sequence[str], x: Sequence[float], bounds: dict[str, tuple[float, float]],
-          grad: Sequence[float]) -> list[str]:
+def _held(
+    names: Sequence[str], x: Sequence[float], bounds: dict[str, tuple[float, float]], grad: Any
+) -> list[str]:
     """Parameters at a bound that the gradient pushes against."""
     held = []
     for name, value, g in zip(names, x, grad):
@@ -548,8 +601,10 @@ class LeastSquaresFit(_FitMethod):
         if not np.isfinite(augmented.sum()):
             bad = ~np.isfinite(augmented).all(axis=1)
             row = int(np.argmax(bad))
-            raise FitError(f"the model or its derivatives are not finite at {self._where(x)} in "
-                           f"{int(bad.sum())} rows (the first: data row {row + 1}); start elsewhere")
+            raise FitError(
+                f"the model or its derivatives are not finite at {self._where(x)} in "
+                f"{int(bad.sum())} rows (the first: data row {row + 1}); start elsewhere"
+            )
         return triangulate(augmented)
 
     def _where(self, x: Any) -> str:
@@ -558,8 +613,12 @@ class LeastSquaresFit(_FitMethod):
     def progress(self) -> Iterator[FitRow | None]:
         from ..errors import AdcliError
 
-        settings = LMSettings(iterations=self.config.iterations, ftol=self.config.ftol, xtol=self.config.xtol,
-                              gtol=self.config.gtol)
+        settings = LMSettings(
+            iterations=self.config.iterations,
+            ftol=self.config.ftol,
+            xtol=self.config.xtol,
+            gtol=self.config.gtol,
+        )
         every = self.every(min(self.config.iterations, 50))
         start = self.x.copy()
         best: tuple[float, Any, str] | None = None
@@ -567,11 +626,15 @@ class LeastSquaresFit(_FitMethod):
         try:
             self._linearized(start)
         except AdcliError:
-            raise FitError(f"the model or its derivatives are not finite at the start ({self._where(start)}); "
-                           "choose other start values") from None
+            raise FitError(
+                f"the model or its derivatives are not finite at the start ({self._where(start)}); "
+                "choose other start values"
+            ) from None
         for factor in (settings.factor, settings.factor / 100):
             attempt = LMSettings(settings.iterations, settings.ftol, settings.xtol, settings.gtol, factor)
-            gen = levenberg_marquardt(self._residuals, self._linearized, start, attempt, self.lower, self.upper)
+            gen = levenberg_marquardt(
+                self._residuals, self._linearized, start, attempt, self.lower, self.upper
+            )
             reason = "iterations"
             base, base_evaluations = self.iteration, self.evaluations
             last_row = time.perf_counter()
@@ -592,8 +655,14 @@ class LeastSquaresFit(_FitMethod):
                 if item.iteration % every == 0 or item.iteration == 0:
                     last_row = time.perf_counter()
                     self.losses.append(item.rss)
-                    yield FitRow(self.iteration, item.rss, item.grad_norm, item.par, self.held_out_loss(item.x),
-                                 self.point(item.x))
+                    yield FitRow(
+                        self.iteration,
+                        item.rss,
+                        item.grad_norm,
+                        item.par,
+                        self.held_out_loss(item.x),
+                        self.point(item.x),
+                    )
                 self._last = item
             rss = float(self._residuals(self.x) @ self._residuals(self.x))
             if best is None or rss < best[0]:
@@ -602,8 +671,10 @@ class LeastSquaresFit(_FitMethod):
             if factor != settings.factor or not self._singular(r):
                 break
             self.restarts += 1
-            warnings.append(f"restarted from the start with a trust region 100 times smaller: the first run "
-                            f"ended where the Jacobian is singular (residual sum of squares {rss!r})")
+            warnings.append(
+                f"restarted from the start with a trust region 100 times smaller: the first run "
+                f"ended where the Jacobian is singular (residual sum of squares {rss!r})"
+            )
             yield FitRow(self.iteration, rss, math.nan, math.nan, math.nan, self.point(self.x))
         assert best is not None
         _, self.x, reason = best
@@ -613,8 +684,14 @@ class LeastSquaresFit(_FitMethod):
         final = result.residual_sum_of_squares
         if final is not None and final != last:
             self.losses.append(final)
-            yield FitRow(self.iteration, final, self._final_grad, self._last.par, self.held_out_loss(self.x),
-                         self.point(self.x))
+            yield FitRow(
+                self.iteration,
+                final,
+                self._final_grad,
+                self._last.par,
+                self.held_out_loss(self.x),
+                self.point(self.x),
+            )
             result = dataclasses.replace(result, losses=tuple(self.losses))
         self.result = result
 
@@ -662,7 +739,7 @@ class LeastSquaresFit(_FitMethod):
             sums.rows = self.rows.n
             sums.rss = rss
             sums.loss = rss
-            sums.moments.add(self.rows.target, None if self.rows.sigma is None else 1.0 / self.rows.sigma ** 2)
+            sums.moments.add(self.rows.target, None if self.rows.sigma is None else 1.0 / self.rows.sigma**2)
             sums.triangle = Triangle(p)
             sums.triangle.r = r
             grad = r.T @ qtr
@@ -672,8 +749,18 @@ class LeastSquaresFit(_FitMethod):
         settings = {"ftol": self.config.ftol, "xtol": self.config.xtol, "gtol": self.config.gtol}
         if self.config.l2:
             settings["l2"] = self.config.l2
-        return self.finish("lm", settings, x, reason, self.iteration, self.evaluations, stats, sums,
-                           self.validation_scores(x), warnings)
+        return self.finish(
+            "lm",
+            settings,
+            x,
+            reason,
+            self.iteration,
+            self.evaluations,
+            stats,
+            sums,
+            self.validation_scores(x),
+            warnings,
+        )
 
     def interrupt(self) -> FitResult:
         self.records.clear()
@@ -744,7 +831,7 @@ class GradientFit(_FitMethod):
             return
         order = self.rng.permutation(rows.n)
         for i in range(0, rows.n, size):
-            yield rows.subset(order[i:i + size])
+            yield rows.subset(order[i : i + size])
 
     def _stream_blocks(self) -> Iterator[tuple[Rows, Rows | None]]:
         """One pass over the file: each block's fitted rows and held-out rows."""
@@ -752,8 +839,14 @@ class GradientFit(_FitMethod):
 
         problem = self.problem
         offset = 0
-        for index, table in enumerate(stream_tables(problem.source, self.model.columns, reader=self.config.reader,
-                                                    drop_missing=self.config.drop_missing)):
+        for index, table in enumerate(
+            stream_tables(
+                problem.source,
+                self.model.columns,
+                reader=self.config.reader,
+                drop_missing=self.config.drop_missing,
+            )
+        ):
             rows = make_rows(self.model, table, problem.source.name) if table.rows else None
             if rows is None:
                 continue
@@ -761,7 +854,9 @@ class GradientFit(_FitMethod):
             if self.config.validation > 0:
                 # The same rows are held out at every pass: drawn from a generator seeded by
                 # the block's index.
-                held = np.random.default_rng([self.config.seed, index]).random(rows.n) < self.config.validation
+                held = (
+                    np.random.default_rng([self.config.seed, index]).random(rows.n) < self.config.validation
+                )
                 yield rows.subset(np.flatnonzero(~held)), rows.subset(np.flatnonzero(held))
             else:
                 yield rows, None
@@ -814,8 +909,11 @@ class GradientFit(_FitMethod):
         while self.epoch < epochs:
             total, count = 0.0, 0
             val_total, val_count = 0.0, 0
-            batches: Iterator[Any] = (self._batches_streamed() if problem.streaming
-                                      else self._batches_in_memory(problem.rows))  # type: ignore[arg-type]
+            batches: Iterator[Any]
+            if problem.rows is None:
+                batches = self._batches_streamed()
+            else:
+                batches = self._batches_in_memory(problem.rows)
             with np.errstate(all="ignore"):
                 for batch in batches:
                     if isinstance(batch, tuple):
@@ -838,15 +936,26 @@ class GradientFit(_FitMethod):
             self.epoch += 1
             epoch_loss = total / count if count else math.nan
             if val_count:
-                self.stream_validation = (val_total / val_count + self.config.l2 * float(self.x @ self.x), val_count)
+                self.stream_validation = (
+                    val_total / val_count + self.config.l2 * float(self.x @ self.x),
+                    val_count,
+                )
             self._note_best(epoch_loss)
             self.record(self.epoch, epoch_loss, self.grad_norm, self.x)
-            converged = (self.config.batch_size is None and self.config.tol > 0 and self.grad_norm < self.config.tol)
+            converged = (
+                self.config.batch_size is None and self.config.tol > 0 and self.grad_norm < self.config.tol
+            )
             if self.epoch % every == 0 or self.epoch == epochs or converged:
                 self.losses.append(epoch_loss)
                 last_yield = time.perf_counter()
-                yield FitRow(self.epoch, epoch_loss, self.grad_norm, self.step_size, self._validation_now(),
-                             self.point(self.x))
+                yield FitRow(
+                    self.epoch,
+                    epoch_loss,
+                    self.grad_norm,
+                    self.step_size,
+                    self._validation_now(),
+                    self.point(self.x),
+                )
             if converged:
                 reason = "converged"
                 break
@@ -888,24 +997,44 @@ class GradientFit(_FitMethod):
                     if validation_rows is not None:
                         self.evaluator.gather(held, validation_rows, x)
                 if held.rows:
-                    validation = (held.loss / held.rows + self.config.l2 * float(x @ x), accuracy(held.confusion))
+                    validation = (
+                        held.loss / held.rows + self.config.l2 * float(x @ x),
+                        accuracy(held.confusion),
+                    )
             else:
-                warnings.append("interrupted: the statistics need a pass over the whole file, which was skipped")
+                warnings.append(
+                    "interrupted: the statistics need a pass over the whole file, which was skipped"
+                )
         stats = None
         if sums.rows:
             grad = np.zeros(len(x))
-            stats = statistics(self.names, sums, least_squares=self.model.least_squares,
-                               held=_held(self.names, x, self.config.bounds, grad))
+            stats = statistics(
+                self.names,
+                sums,
+                least_squares=self.model.least_squares,
+                held=_held(self.names, x, self.config.bounds, grad),
+            )
             if self.model.classification:
-                stats = Statistics(stats.standard_errors, stats.correlation, None, None, stats.dof, None,
-                                   stats.warnings)
+                stats = Statistics(
+                    stats.standard_errors, stats.correlation, None, None, stats.dof, None, stats.warnings
+                )
         settings = dict(self.settings)
         if self.config.batch_size is not None:
             settings["batch_size"] = self.config.batch_size
         if self.config.l2:
             settings["l2"] = self.config.l2
-        return self.finish(self.name, settings, x, reason, self.epoch, self.steps, stats, sums if sums.rows else None,
-                           validation, warnings)
+        return self.finish(
+            self.name,
+            settings,
+            x,
+            reason,
+            self.epoch,
+            self.steps,
+            stats,
+            sums if sums.rows else None,
+            validation,
+            warnings,
+        )
 
     def interrupt(self) -> FitResult:
         self.records.clear()

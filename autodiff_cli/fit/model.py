@@ -90,8 +90,14 @@ class FitModel:
         compiled = compile_program(self.target_program, ())
         return compiled.values_at(*(columns[n] for n in self.target_program.variables), dtype=dtype)
 
-    def arguments(self, program: ast.Program, columns: Mapping[str, Any], params: Sequence[float],
-                  target: Any = None, sigma: Any = None) -> list[Any]:
+    def arguments(
+        self,
+        program: ast.Program,
+        columns: Mapping[str, Any],
+        params: Sequence[float],
+        target: Any = None,
+        sigma: Any = None,
+    ) -> list[Any]:
         """The arguments of ``program`` (the model, the logit or the loss) in its variable order."""
         values: dict[str, Any] = dict(zip(self.params, params))
         values[TARGET] = target
@@ -103,46 +109,72 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names) if names else "none"
 
 
-def build_model(program: ast.Program, columns: Sequence[str], *, data: str = "the data",
-                target: str | None = None, sigma: str | None = None, loss: str = "mse",
-                delta: float = 1.0) -> FitModel:
+def build_model(
+    program: ast.Program,
+    columns: Sequence[str],
+    *,
+    data: str = "the data",
+    target: str | None = None,
+    sigma: str | None = None,
+    loss: str = "mse",
+    delta: float = 1.0,
+) -> FitModel:
     """Decide what each of the model's variables is, and build the loss; FitError or DataError
     when the model, the target, the sigma column or the loss cannot be used."""
     known = set(columns)
     target_text = "y" if target is None else target.strip()
     target_program: ast.Program | None = None
     if target is None and "y" not in known:
-        raise DataError(f"{data} has no column 'y', the default target: name the column to fit with "
-                        f"{option('target', 'COLUMN')} (its columns: {_listing(list(columns))})")
+        raise DataError(
+            f"{data} has no column 'y', the default target: name the column to fit with "
+            f"{option('target', 'COLUMN')} (its columns: {_listing(list(columns))})"
+        )
     if target_text not in known:
         try:
             target_program = parse(target_text)
         except AdcliError:
             target_program = None
-        if target_program is None or target_program.variables == (target_text,) or not target_program.variables:
-            raise DataError(f"{data} has no column '{target_text}'{did_you_mean(target_text, columns)} "
-                            f"for the target (its columns: {_listing(list(columns))})")
+        if (
+            target_program is None
+            or target_program.variables == (target_text,)
+            or not target_program.variables
+        ):
+            raise DataError(
+                f"{data} has no column '{target_text}'{did_you_mean(target_text, columns)} "
+                f"for the target (its columns: {_listing(list(columns))})"
+            )
         for name in target_program.variables:
             if name not in known:
-                raise DataError(f"the target {target_text} uses '{name}', which is no column of {data}"
-                                f"{did_you_mean(name, columns)} (its columns: {_listing(list(columns))})")
+                raise DataError(
+                    f"the target {target_text} uses '{name}', which is no column of {data}"
+                    f"{did_you_mean(name, columns)} (its columns: {_listing(list(columns))})"
+                )
     if sigma is not None and sigma not in known:
-        raise DataError(f"{data} has no column '{sigma}'{did_you_mean(sigma, columns)} for "
-                        f"{option('sigma')} (its columns: {_listing(list(columns))})")
+        raise DataError(
+            f"{data} has no column '{sigma}'{did_you_mean(sigma, columns)} for "
+            f"{option('sigma')} (its columns: {_listing(list(columns))})"
+        )
     target_columns = target_program.variables if target_program else (target_text,)
     for name in program.variables:
         if name in target_columns:
-            raise FitError(f"the model uses '{name}', the target's column: a model predicts the target "
-                           "from the other columns")
+            raise FitError(
+                f"the model uses '{name}', the target's column: a model predicts the target "
+                "from the other columns"
+            )
     inputs = tuple(n for n in program.variables if n in known)
     params = tuple(n for n in program.variables if n not in known)
     if not params:
-        raise FitError(f"the model names no parameter: every variable ({_listing(program.variables)}) is a "
-                       f"column of {data}; a parameter is a variable that is no column")
+        raise FitError(
+            f"the model names no parameter: every variable ({_listing(program.variables)}) is a "
+            f"column of {data}; a parameter is a variable that is no column"
+        )
     _check_dependence(program, params)
-    loss_program, logit, loss_name = _loss(program, loss, target_text, target_program is not None,
-                                           sigma is not None, delta)
-    return FitModel(program, inputs, params, target_text, target_program, sigma, loss_name, loss_program, logit)
+    loss_program, logit, loss_name = _loss(
+        program, loss, target_text, target_program is not None, sigma is not None, delta
+    )
+    return FitModel(
+        program, inputs, params, target_text, target_program, sigma, loss_name, loss_program, logit
+    )
 
 
 def _check_dependence(program: ast.Program, params: tuple[str, ...]) -> None:
@@ -153,9 +185,11 @@ def _check_dependence(program: ast.Program, params: tuple[str, ...]) -> None:
     tape = tape_of(program, params)
     for name, adjoint in zip(params, tape.adjoints):
         if adjoint in tape.constants and tape.constants[adjoint] == 0.0:
-            raise FitError(f"the model's value does not depend on the parameter '{name}' (its derivative is "
-                           "0 everywhere), so the data cannot determine it and its standard error would be "
-                           "infinite; remove it from the model, or fix its value in the expression")
+            raise FitError(
+                f"the model's value does not depend on the parameter '{name}' (its derivative is "
+                "0 everywhere), so the data cannot determine it and its standard error would be "
+                "infinite; remove it from the model, or fix its value in the expression"
+            )
 
 
 def _unify(root: ast.Expr, model_vars: Mapping[str, ast.Var], rename: Mapping[str, str]) -> ast.Expr:
@@ -173,8 +207,9 @@ def _unify(root: ast.Expr, model_vars: Mapping[str, ast.Var], rename: Mapping[st
     return substitute(root, replacements)
 
 
-def _loss(model: ast.Program, loss: str, target: str, target_is_expression: bool, weighted: bool,
-          delta: float) -> tuple[ast.Program, ast.Program | None, str]:
+def _loss(
+    model: ast.Program, loss: str, target: str, target_is_expression: bool, weighted: bool, delta: float
+) -> tuple[ast.Program, ast.Program | None, str]:
     """The loss per row as a program over the model's variables, TARGET and SIGMA; bce's logit."""
     model_vars = {n.name: n for n in ast.postorder(model.result) if isinstance(n, ast.Var)}
     logit: ast.Program | None = None
@@ -184,14 +219,22 @@ def _loss(model: ast.Program, loss: str, target: str, target_is_expression: bool
         text = _TEMPLATES[loss]
         if loss == "bce":
             if not (isinstance(model.result, ast.Apply) and model.result.op.name == "sigmoid"):
-                raise FitError("the bce loss needs a model that ends in sigmoid(...): the loss is computed "
-                               "from the logit, the sigmoid's argument, so that it never takes the log of 0")
+                raise FitError(
+                    "the bce loss needs a model that ends in sigmoid(...): the loss is computed "
+                    "from the logit, the sigmoid's argument, so that it never takes the log of 0"
+                )
             if weighted:
                 raise FitError(f"{option('sigma')} weighs residuals; the bce loss has none")
             prediction = model.result.args[0]
-            logit = ast.Program(model.source, prediction, tuple(
-                n for n in model.variables if n in {v.name for v in ast.postorder(prediction)
-                                                     if isinstance(v, ast.Var)}))
+            logit = ast.Program(
+                model.source,
+                prediction,
+                tuple(
+                    n
+                    for n in model.variables
+                    if n in {v.name for v in ast.postorder(prediction) if isinstance(v, ast.Var)}
+                ),
+            )
         elif weighted:
             text = text.replace("pred - target", "(pred - target)/sigma")
         text = text.replace("delta", repr(float(delta)))
@@ -200,25 +243,35 @@ def _loss(model: ast.Program, loss: str, target: str, target_is_expression: bool
     else:
         name = loss.strip()
         if target_is_expression:
-            raise FitError("a loss expression names the target by its column; the target here is an "
-                           f"expression ({target})")
+            raise FitError(
+                "a loss expression names the target by its column; the target here is an "
+                f"expression ({target})"
+            )
         if "pred" in model_vars:
-            raise FitError("the model has a variable named 'pred', which a loss expression uses for the "
-                           "model's prediction; rename it")
+            raise FitError(
+                "the model has a variable named 'pred', which a loss expression uses for the "
+                "model's prediction; rename it"
+            )
         try:
             template = parse(name)
         except AdcliError as error:
-            raise FitError(f"the loss is none of {', '.join(LOSSES)}, and not an expression: "
-                           f"{getattr(error, 'reason', error)}") from None
+            raise FitError(
+                f"the loss is none of {', '.join(LOSSES)}, and not an expression: "
+                f"{getattr(error, 'reason', error)}"
+            ) from None
         extra = [v for v in template.variables if v not in ("pred", target)]
         if extra:
-            raise FitError(f"a loss expression may use pred (the model's prediction) and {target} (the "
-                           f"target), not {', '.join(extra)}")
+            raise FitError(
+                f"a loss expression may use pred (the model's prediction) and {target} (the "
+                f"target), not {', '.join(extra)}"
+            )
         if "pred" not in template.variables:
             raise FitError("the loss expression does not use pred, the model's prediction")
         if weighted:
-            raise FitError(f"{option('sigma')} weighs the built-in losses; a loss expression can divide by "
-                           "a column itself")
+            raise FitError(
+                f"{option('sigma')} weighs the built-in losses; a loss expression can divide by "
+                "a column itself"
+            )
         rename = {target: TARGET}
     body = _unify(template.result, model_vars, rename)
     pred_nodes = [n for n in ast.postorder(body) if isinstance(n, ast.Var) and n.name == "pred"]
@@ -231,19 +284,27 @@ def _loss(model: ast.Program, loss: str, target: str, target_is_expression: bool
     return ast.Program(f"loss {name}", result, tuple(n for n in order if n in used)), logit, name
 
 
-def resolve_start(model: FitModel, assignments: Sequence[tuple[str, str | float]], init: float | None,
-                  data: str = "the data") -> dict[str, float]:
+def resolve_start(
+    model: FitModel,
+    assignments: Sequence[tuple[str, str | float]],
+    init: float | None,
+    data: str = "the data",
+) -> dict[str, float]:
     """The parameters' start values: each given as NAME VALUE, or ``init`` for the rest."""
     given: dict[str, float] = {}
     for name, raw in assignments:
         if name in given:
             raise VariableError(f"'{name}' is given a value twice")
         if name in model.inputs:
-            raise VariableError(f"'{name}' is a column of {data}: its values come from the file; only "
-                                f"parameters take a start value ({_listing(model.params)})")
+            raise VariableError(
+                f"'{name}' is a column of {data}: its values come from the file; only "
+                f"parameters take a start value ({_listing(model.params)})"
+            )
         if name not in model.params:
-            raise VariableError(f"the model has no parameter '{name}'{did_you_mean(name, model.params)} "
-                                f"(its parameters: {_listing(model.params)})")
+            raise VariableError(
+                f"the model has no parameter '{name}'{did_you_mean(name, model.params)} "
+                f"(its parameters: {_listing(model.params)})"
+            )
         given[name] = float(raw) if isinstance(raw, (int, float)) else parse_constant(raw, f"--{name}")
     start: dict[str, float] = {}
     for name in model.params:
@@ -252,8 +313,10 @@ def resolve_start(model: FitModel, assignments: Sequence[tuple[str, str | float]
         elif init is not None:
             start[name] = init
         else:
-            raise VariableError(f"no start value for the parameter '{name}': give it as {variable(name, 'VALUE')}, "
-                                f"or give every parameter without one a start with {option('init', 'VALUE')}")
+            raise VariableError(
+                f"no start value for the parameter '{name}': give it as {variable(name, 'VALUE')}, "
+                f"or give every parameter without one a start with {option('init', 'VALUE')}"
+            )
     return start
 
 
@@ -273,8 +336,10 @@ def parse_bounds(texts: Sequence[str]) -> dict[str, tuple[float, float]]:
                 raise FitError(f"the bounds of {name} are given twice")
             low, high = _bound(low_text, -1), _bound(high_text, 1)
             if not low < high:
-                raise FitError(f"the bounds of {name}, {low_text.strip()}:{high_text.strip()}, hold no value: "
-                               "the low end must be below the high end")
+                raise FitError(
+                    f"the bounds of {name}, {low_text.strip()}:{high_text.strip()}, hold no value: "
+                    "the low end must be below the high end"
+                )
             bounds[name] = (low, high)
     return bounds
 

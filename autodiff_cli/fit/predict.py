@@ -25,8 +25,9 @@ def read_parameters(path: str | Path) -> dict[str, float]:
         raise DataError(f"{path} is not JSON: {error}") from None
     values = data.get("parameters", data) if isinstance(data, dict) else None
     if not isinstance(values, dict) or not values:
-        raise DataError(f"{path} holds no parameters: it needs an object of numbers, or a fit's JSON "
-                        "with \"parameters\"")
+        raise DataError(
+            f'{path} holds no parameters: it needs an object of numbers, or a fit\'s JSON with "parameters"'
+        )
     parameters: dict[str, float] = {}
     for name, value in values.items():
         if isinstance(value, str) and value in ("nan", "inf", "-inf"):
@@ -42,19 +43,24 @@ def inputs_of(program: ast.Program, parameters: Mapping[str, float], source: Sou
     inputs = tuple(n for n in program.variables if n not in parameters)
     for name in inputs:
         if name not in source.columns:
-            raise DataError(f"the model's variable '{name}' is neither a parameter nor a column of "
-                            f"{source.name}{did_you_mean(name, [*source.columns, *parameters])} "
-                            f"(its columns: {', '.join(source.columns)}; the parameters: "
-                            f"{', '.join(parameters)})")
+            raise DataError(
+                f"the model's variable '{name}' is neither a parameter nor a column of "
+                f"{source.name}{did_you_mean(name, [*source.columns, *parameters])} "
+                f"(its columns: {', '.join(source.columns)}; the parameters: "
+                f"{', '.join(parameters)})"
+            )
     unused = [n for n in parameters if n not in program.variables]
     if unused:
-        raise FitError(f"the parameters file names {', '.join(unused)}, which the model does not use: "
-                       "is it the same model?")
+        raise FitError(
+            f"the parameters file names {', '.join(unused)}, which the model does not use: "
+            "is it the same model?"
+        )
     return inputs
 
 
-def predictions(program: ast.Program, parameters: Mapping[str, float], source: Source,
-                reader: str = "auto") -> Iterator[tuple[dict[str, Any], Any]]:
+def predictions(
+    program: ast.Program, parameters: Mapping[str, float], source: Source, reader: str = "auto"
+) -> Iterator[tuple[dict[str, Any], Any]]:
     """Each block of rows: the input columns, and the model's value at every row."""
     import numpy as np
 
@@ -64,13 +70,21 @@ def predictions(program: ast.Program, parameters: Mapping[str, float], source: S
     compiled = compile_program(program, ())
     for table in stream_tables(source, inputs, reader=reader):
         n = table.rows
-        args = [table.columns[name] if name in table.columns else parameters[name] for name in program.variables]
+        args = [
+            table.columns[name] if name in table.columns else parameters[name] for name in program.variables
+        ]
         values = compiled.values_at(*args) if args else np.full(n, compiled.value())
         yield table.columns, np.broadcast_to(values, (n,))
 
 
-def write_predictions(program: ast.Program, parameters: Mapping[str, float], source: Source, out: Any,
-                      name: str = "prediction", reader: str = "auto") -> int:
+def write_predictions(
+    program: ast.Program,
+    parameters: Mapping[str, float],
+    source: Source,
+    out: Any,
+    name: str = "prediction",
+    reader: str = "auto",
+) -> int:
     """Write CSV to ``out``: the input columns and the prediction, one line per row; the rows."""
     import numpy as np
 

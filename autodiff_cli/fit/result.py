@@ -75,8 +75,10 @@ class FitResult:
         """Each standard error over its parameter's magnitude."""
         if self.standard_errors is None:
             return None
-        return {name: (se / abs(self.parameters[name]) if self.parameters[name] != 0 else math.inf)
-                for name, se in self.standard_errors.items()}
+        return {
+            name: (se / abs(self.parameters[name]) if self.parameters[name] != 0 else math.inf)
+            for name, se in self.standard_errors.items()
+        }
 
 
 # ---------------------------------------------------------------- sums over the rows
@@ -136,7 +138,9 @@ class Statistics:
     warnings: tuple[str, ...]
 
 
-def statistics(names: Sequence[str], sums: Sums, *, least_squares: bool, held: Sequence[str] = ()) -> Statistics:
+def statistics(
+    names: Sequence[str], sums: Sums, *, least_squares: bool, held: Sequence[str] = ()
+) -> Statistics:
     """Standard errors, correlations and the fit statistics from the sums.
 
     ``held``: parameters at an active bound, whose standard errors are not meaningful (they
@@ -161,16 +165,20 @@ def statistics(names: Sequence[str], sums: Sums, *, least_squares: bool, held: S
     scale = 1.0
     if least_squares:
         if dof <= 0:
-            warnings.append(f"{n} rows for {p} parameters leave no degrees of freedom: the residual "
-                            "standard deviation and the standard errors are undefined")
+            warnings.append(
+                f"{n} rows for {p} parameters leave no degrees of freedom: the residual "
+                "standard deviation and the standard errors are undefined"
+            )
             scale = math.nan
         else:
             scale = sums.rss / dof
     cov[np.ix_(free, free)] = unscaled.matrix * scale
     if unscaled.singular:
         infinite = [names[i] for i in free if not math.isfinite(cov[i, i])]
-        warnings.append("the Jacobian is singular at the solution: the data do not determine "
-                        f"{', '.join(infinite)} (standard error inf); a parameter may be redundant")
+        warnings.append(
+            "the Jacobian is singular at the solution: the data do not determine "
+            f"{', '.join(infinite)} (standard error inf); a parameter may be redundant"
+        )
     for name in held:
         warnings.append(f"{name} is at a bound: its standard error is not defined (nan)")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -180,6 +188,12 @@ def statistics(names: Sequence[str], sums: Sums, *, least_squares: bool, held: S
     for i in range(p):
         if math.isfinite(se[i]) and se[i] > 0:
             corr[i, i] = 1.0
-    return Statistics({name: float(v) for name, v in zip(names, se)},
-                      tuple(tuple(float(v) for v in row) for row in corr), rss, residual_sd, dof, r_squared,
-                      tuple(warnings))
+    return Statistics(
+        {name: float(v) for name, v in zip(names, se)},
+        tuple(tuple(float(v) for v in row) for row in corr),
+        rss,
+        residual_sd,
+        dof,
+        r_squared,
+        tuple(warnings),
+    )

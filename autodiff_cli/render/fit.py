@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 def fit_columns(params: Sequence[str], width: int, *, least_squares: bool, validation: bool) -> list[Column]:
     """iteration (or epoch), loss, ‖grad‖, λ (or the step size), the held-out loss, then as many
     parameters as fit in ``width``."""
-    columns = [Column("iter" if least_squares else "epoch", 7, lambda row: str(row.step)),
-               Column("rss" if least_squares else "loss", 12, lambda row: short(row.loss)),
-               Column("‖grad‖", 11, lambda row: short(row.grad_norm)),
-               Column("λ" if least_squares else "step size", 10, lambda row: short(row.step_size))]
+    columns = [
+        Column("iter" if least_squares else "epoch", 7, lambda row: str(row.step)),
+        Column("rss" if least_squares else "loss", 12, lambda row: short(row.loss)),
+        Column("‖grad‖", 11, lambda row: short(row.grad_norm)),
+        Column("λ" if least_squares else "step size", 10, lambda row: short(row.step_size)),
+    ]
     if validation:
         columns.append(Column("held-out", 12, lambda row: short(row.validation)))
     used = sum(c.width + 1 for c in columns)
@@ -62,7 +64,9 @@ def fit_summary(result: FitResult) -> RenderableType:
         rows += f"; {result.dropped} dropped for missing values"
     head.add_row("data", f"{result.data}: {rows}; target {result.target}")
     method = METHOD_NAMES.get(result.method, result.method)
-    settings = ", ".join(f"{k} = {number(v) if isinstance(v, float) else v}" for k, v in result.settings.items())
+    settings = ", ".join(
+        f"{k} = {number(v) if isinstance(v, float) else v}" for k, v in result.settings.items()
+    )
     head.add_row("method", f"{method} ({settings})" if settings and result.method != "lm" else method)
     head.add_row("loss", result.loss)
     head.add_row("stopped", Text(result.message, style=style))
@@ -95,8 +99,12 @@ def fit_summary(result: FitResult) -> RenderableType:
     stats.add_column()
     if result.residual_sum_of_squares is not None:
         stats.add_row("residual sum of squares", number(result.residual_sum_of_squares))
-        stats.add_row("residual standard deviation", "undefined" if result.residual_standard_deviation is None
-                      else number(result.residual_standard_deviation))
+        stats.add_row(
+            "residual standard deviation",
+            "undefined"
+            if result.residual_standard_deviation is None
+            else number(result.residual_standard_deviation),
+        )
         stats.add_row("degrees of freedom", str(result.degrees_of_freedom))
         if result.r_squared is not None:
             stats.add_row("R²", number(result.r_squared))
@@ -110,8 +118,10 @@ def fit_summary(result: FitResult) -> RenderableType:
         stats.add_row("held-out accuracy", number(result.validation_accuracy))
     if result.confusion is not None:
         c = result.confusion
-        stats.add_row("confusion", f"tp {c['tp']}, fp {c['fp']}, tn {c['tn']}, fn {c['fn']} "
-                      f"(positive: {result.target} = 1)")
+        stats.add_row(
+            "confusion",
+            f"tp {c['tp']}, fp {c['fp']}, tn {c['tn']}, fn {c['fn']} (positive: {result.target} = 1)",
+        )
     line = sparkline(result.losses)
     if line:
         stats.add_row("loss", Text(line, style="magenta"))
@@ -120,8 +130,15 @@ def fit_summary(result: FitResult) -> RenderableType:
 
     if result.correlation is not None and len(result.parameters) > 1:
         names = list(result.parameters)
-        corr = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False, title="correlation",
-                     title_justify="left", title_style="bold")
+        corr = Table(
+            box=None,
+            padding=(0, 1),
+            show_edge=False,
+            pad_edge=False,
+            title="correlation",
+            title_justify="left",
+            title_style="bold",
+        )
         corr.add_column("")
         for name in names:
             corr.add_column(name, justify="right")

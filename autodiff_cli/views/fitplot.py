@@ -41,8 +41,16 @@ def _sample(problem: Problem) -> Rows:
 
     rows = problem.rows
     if rows is None:  # streamed: the first block
-        table = next(iter(stream_tables(problem.source, problem.model.columns, reader=problem.config.reader,
-                                        drop_missing=problem.config.drop_missing)))
+        table = next(
+            iter(
+                stream_tables(
+                    problem.source,
+                    problem.model.columns,
+                    reader=problem.config.reader,
+                    drop_missing=problem.config.drop_missing,
+                )
+            )
+        )
         rows = make_rows(problem.model, table, problem.source.name)
     if rows.n > MAX_POINTS:
         rows = rows.subset(np.linspace(0, rows.n - 1, MAX_POINTS).astype(int))
@@ -87,7 +95,9 @@ def plot_fit(problem: Problem, result: FitResult, output: str | Path) -> Path:
         right.set_xlabel(label)
         right.set_ylabel(f"{model.target} - prediction")
         extra = ""
-        if result.residual_standard_deviation is not None and math.isfinite(result.residual_standard_deviation):
+        if result.residual_standard_deviation is not None and math.isfinite(
+            result.residual_standard_deviation
+        ):
             extra = f" (residual sd {result.residual_standard_deviation:.4g})"
         elif result.accuracy is not None:
             extra = f" (accuracy {result.accuracy:.4g})"
@@ -114,7 +124,9 @@ def _curve(axes: Axes, evaluator: Any, rows: Rows, x: list[float], name: str, ta
     axes.legend(loc="best")
 
 
-def _boundary(axes: Axes, evaluator: Any, rows: Rows, x: list[float], names: tuple[str, ...], target: str) -> None:
+def _boundary(
+    axes: Axes, evaluator: Any, rows: Rows, x: list[float], names: tuple[str, ...], target: str
+) -> None:
     import numpy as np
 
     from ..fit.methods import Rows
@@ -133,10 +145,12 @@ def _boundary(axes: Axes, evaluator: Any, rows: Rows, x: list[float], names: tup
     filled = axes.contourf(ga, gb, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
     axes.contour(ga, gb, prob, levels=[0.5], colors="black", linewidths=2)
     ones = rows.target == 1.0
-    axes.scatter(a[~ones], b[~ones], s=14, color="tab:blue", edgecolors="white", linewidths=0.3,
-                 label=f"{target} = 0")
-    axes.scatter(a[ones], b[ones], s=14, color="tab:red", edgecolors="white", linewidths=0.3,
-                 label=f"{target} = 1")
+    axes.scatter(
+        a[~ones], b[~ones], s=14, color="tab:blue", edgecolors="white", linewidths=0.3, label=f"{target} = 0"
+    )
+    axes.scatter(
+        a[ones], b[ones], s=14, color="tab:red", edgecolors="white", linewidths=0.3, label=f"{target} = 1"
+    )
     axes.figure.colorbar(filled, ax=axes, label="predicted probability")
     axes.set_xlabel(names[0])
     axes.set_ylabel(names[1])
