@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from ..errors import DataError, option
 from ..optimize.optimizers import OPTIMIZERS, array_step
 from ..optimize.run import Record
-from .data import Source, Table, read_table, stream_tables
+from .data import BLOCK_BYTES, Source, Table, read_table, stream_tables
 from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
 from .model import FitError, FitModel
 from .result import FitResult, Statistics, Sums, statistics
@@ -798,6 +798,7 @@ class GradientFit(_FitMethod):
         self.stream_validation = (0.0, 0)
         self.grad_norm = math.nan
         self.best: tuple[float, Any] | None = None
+        self._blocks: list[tuple[Rows, Rows | None]] | None = None
 
     def _validation_rows(self) -> int:
         return self.stream_validation[1]
@@ -835,6 +836,22 @@ class GradientFit(_FitMethod):
 
     def _stream_blocks(self) -> Iterator[tuple[Rows, Rows | None]]:
         """One pass over the file: each block's fitted rows and held-out rows."""
+
+        problem = self.problem
+        if self._blocks is not None:
+            yield from self._blocks
+            return
+        # A file of one block is read once and kept: streaming it again would only repeat
+        # the parsing.
+        keep: list[tuple[Rows, Rows | None]] | None = [] if problem.source.size <= BLOCK_BYTES else None
+        for pair in self._read_blocks():
+            if keep is not None:
+                keep.append(pair)
+            yield pair
+        if keep is not None:
+            self._blocks = keep
+
+    def _read_blocks(self) -> Iterator[tuple[Rows, Rows | None]]:
         import numpy as np
 
         problem = self.problem
