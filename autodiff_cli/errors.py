@@ -155,6 +155,11 @@ class InputFileError(AdcliError):
     """An expression file that cannot be read."""
 
 
+class DataError(AdcliError):
+    """A data file that cannot be read as numbers: a missing column, a cell that is not a
+    number, missing values, too few rows, a file over a limit."""
+
+
 class OutputFileError(AdcliError):
     """An output file that cannot be written, or whose kind the format cannot produce."""
 

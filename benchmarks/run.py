@@ -7,7 +7,8 @@
 Sections: descent (1-2: per step against the hand-written floor, micrograd,
 PyTorch, JAX), loop (1b: adcli's generated loop taken apart), size (3: grad
 of 1,000 to 100,000 nodes), startup (4: the whole process against its
-imports), check (5: gradients checked at 1,000 points).
+imports), check (5: gradients checked at 1,000 points), fit (6: least squares
+against curve_fit, Adam against PyTorch and JAX, the CSV readers, memory, NIST).
 PyTorch, JAX and numdifftools come with ``pip install -e '.[bench]'``; each is
 skipped when missing.  Results and their reading: benchmarks/RESULTS.md.
 """
@@ -27,13 +28,14 @@ sys.path.insert(1, str(ROOT))  # measure this checkout's autodiff_cli, installed
 
 import bench_check  # noqa: E402
 import bench_descent  # noqa: E402
+import bench_fit  # noqa: E402
 import bench_loop  # noqa: E402
 import bench_size  # noqa: E402
 import bench_startup  # noqa: E402
 from common import Report, Table, git_commit, machine, versions  # noqa: E402
 
-SECTIONS = ("descent", "loop", "size", "startup", "check")
-ALIASES = {"1": "descent", "2": "descent", "3": "size", "4": "startup", "5": "check"}
+SECTIONS = ("descent", "loop", "size", "startup", "check", "fit")
+ALIASES = {"1": "descent", "2": "descent", "3": "size", "4": "startup", "5": "check", "6": "fit"}
 
 
 def adcli_command() -> tuple[list[str], dict[str, str]]:
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if "check" in chosen:
         bench_check.run(report, bench_check.Settings(points=1000, repeats=1 if quick else 3, command=command,
                                                      env=env))
+    if "fit" in chosen:
+        bench_fit.run(report, bench_fit.Settings(repeats=2 if quick else 5, command=command, env=env))
     try:
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:

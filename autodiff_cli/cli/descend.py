@@ -7,9 +7,16 @@ import typer
 from .core import VariableCommand, app
 from .options import (
     VARIABLES_HELP,
+    Alpha,
+    Beta1,
+    Beta2,
+    Eps,
     Expression,
     File,
     Json,
+    Lr,
+    LrDecay,
+    Momentum,
     Var,
     assignments,
     read_expression,
@@ -25,22 +32,14 @@ def descend(
     var: Var = None,
     optimizer: Annotated[str, typer.Option(
         "--optimizer", "-O", help="sgd, momentum, nesterov, adam, rmsprop or adagrad.")] = "sgd",
-    lr: Annotated[Optional[float], typer.Option(
-        "--lr", min=0.0, help="Learning rate. Default: the optimizer's, as in torch.optim "
-        "(1e-3 for sgd, momentum, nesterov and adam; 1e-2 for rmsprop and adagrad).")] = None,
+    lr: Lr = None,
     steps: Annotated[int, typer.Option("--steps", min=0, help="The most steps to take.")] = 1000,
-    momentum: Annotated[Optional[float], typer.Option(
-        "--momentum", min=0.0, help="momentum/nesterov: μ (default 0.9).")] = None,
-    beta1: Annotated[Optional[float], typer.Option(
-        "--beta1", min=0.0, max=1.0, help="adam: β1 (default 0.9).")] = None,
-    beta2: Annotated[Optional[float], typer.Option(
-        "--beta2", min=0.0, max=1.0, help="adam: β2 (default 0.999).")] = None,
-    alpha: Annotated[Optional[float], typer.Option(
-        "--alpha", min=0.0, max=1.0, help="rmsprop: smoothing α (default 0.99).")] = None,
-    lr_decay: Annotated[Optional[float], typer.Option(
-        "--lr-decay", min=0.0, help="adagrad: learning-rate decay (default 0).")] = None,
-    eps: Annotated[Optional[float], typer.Option(
-        "--eps", min=0.0, help="adam, rmsprop, adagrad: ε added to the denominator.")] = None,
+    momentum: Momentum = None,
+    beta1: Beta1 = None,
+    beta2: Beta2 = None,
+    alpha: Alpha = None,
+    lr_decay: LrDecay = None,
+    eps: Eps = None,
     line_search: Annotated[bool, typer.Option(
         "--line-search", help="Backtracking (Armijo) line search from --lr (sgd).")] = False,
     clip: Annotated[Optional[float], typer.Option(

@@ -22,6 +22,28 @@ Wrt = Annotated[Optional[str], typer.Option(
     "the others are held constant. Default: all.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
+# The descent optimizers' settings (descend and fit): defaults live in optimize/optimizers.py.
+Lr = Annotated[Optional[float], typer.Option(
+    "--lr", min=0.0, help="Learning rate. Default: the optimizer's, as in torch.optim "
+    "(1e-3 for sgd, momentum, nesterov and adam; 1e-2 for rmsprop and adagrad).")]
+Momentum = Annotated[Optional[float], typer.Option(
+    "--momentum", min=0.0, help="momentum/nesterov: μ (default 0.9).")]
+Beta1 = Annotated[Optional[float], typer.Option(
+    "--beta1", min=0.0, max=1.0, help="adam: β1 (default 0.9).")]
+Beta2 = Annotated[Optional[float], typer.Option(
+    "--beta2", min=0.0, max=1.0, help="adam: β2 (default 0.999).")]
+Alpha = Annotated[Optional[float], typer.Option(
+    "--alpha", min=0.0, max=1.0, help="rmsprop: smoothing α (default 0.99).")]
+LrDecay = Annotated[Optional[float], typer.Option(
+    "--lr-decay", min=0.0, help="adagrad: learning-rate decay (default 0).")]
+Eps = Annotated[Optional[float], typer.Option(
+    "--eps", min=0.0, help="adam, rmsprop, adagrad: ε added to the denominator.")]
+
+
+def hyper_parameters(**values: Optional[float]) -> dict[str, float]:
+    """The optimizer settings given (lr, momentum, ...), without the ones left at None."""
+    return {name: value for name, value in values.items() if value is not None}
+
 VARIABLES_HELP = ("Give each variable as an option named after it: --x 1 --y=-2 --t pi/4 "
                   "(values may be constant expressions).")
 

@@ -53,20 +53,30 @@ class Compiled:
     _lazy: dict[str, _NumpyFlavour] = field(default_factory=dict, repr=False)
     """Flavours written on first use (the NumPy one)."""
 
-    def at_points(self, *columns: Any) -> tuple[Any, tuple[Any, ...]]:
+    def at_points(self, *columns: Any, broadcast: bool = True) -> tuple[Any, tuple[Any, ...]]:
         """Value and gradient at many points at once: one NumPy array per variable.
 
         Returns arrays of the broadcast shape.  NumPy's transcendental functions
         may differ from the math module's in the last bit, so these agree with
-        ``value_and_grad`` to rounding, not bit for bit.
+        ``value_and_grad`` to rounding, not bit for bit.  With ``broadcast=False``, a
+        part that does not vary comes back as it was computed (a number, or an array
+        of a smaller shape), without a copy: for a caller that writes the parts into
+        arrays of its own (a fit's Jacobian).
         """
         (value, grads), full = self._on_arrays("value_and_grad", columns)
+        if not broadcast:
+            return value, tuple(grads)
         return full(value), tuple(full(g) for g in grads)
 
-    def values_at(self, *columns: Any) -> Any:
-        """The value alone at many points at once (no reverse sweep): an array."""
-        value, full = self._on_arrays("value", columns)
-        return full(value)
+    def values_at(self, *columns: Any, dtype: Any = None) -> Any:
+        """The value alone at many points at once (no reverse sweep): an array.
+
+        ``dtype`` evaluates in another floating type: ``numpy.longdouble`` gives extended
+        precision where the platform has it (x86: a 64-bit significand), which a fit uses to
+        compute residuals that are themselves at the level of float64 rounding.
+        """
+        value, full = self._on_arrays("value", columns, dtype)
+        return full(value, dtype)
 
     def inspect_points(self, *columns: Any) -> PointsDetail:
         """:meth:`at_points`, with what a gradient check needs to know besides (:class:`PointsDetail`)."""
@@ -75,18 +85,19 @@ class Compiled:
                             [(full(t), full(g)) for t, g in terms],
                             tuple((node, full(k, bool)) for node, k in zip(self._numpy().kinks, kinks)))
 
-    def _on_arrays(self, function: str, columns: Sequence[Any]) -> tuple[Any, Callable[..., Any]]:
+    def _on_arrays(self, function: str, columns: Sequence[Any],
+                   dtype: Any = None) -> tuple[Any, Callable[..., Any]]:
         """Call one of the NumPy functions on the columns; also a function that gives what it
         returned the columns' broadcast shape (a part that is constant comes back a number)."""
         import numpy as np
 
-        arrays = [np.asarray(c, dtype=np.float64) for c in columns]
+        arrays = [np.asarray(c, dtype=dtype or np.float64) for c in columns]
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
         with np.errstate(all="ignore"):
             results = self._numpy().functions[function](*arrays)
 
-        def full(value: Any, dtype: Any = np.float64) -> Any:
-            return np.broadcast_to(np.asarray(value, dtype=dtype), shape).copy()
+        def full(value: Any, dtype: Any = None) -> Any:
+            return np.broadcast_to(np.asarray(value, dtype=dtype or np.float64), shape).copy()
 
         return results, full
 

@@ -21,6 +21,7 @@ and its state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,24 @@ OPTIMIZERS: dict[str, OptimizerRule] = {rule.name: rule for rule in (
                   ("{s} = {s} + {g} * {g}", "{new} = {p} - clr * ({g} / (sqrt({s}) + eps))"),
                   prologue=("t += 1", "clr = lr / (1.0 + (t - 1) * lr_decay)"), step_size="clr"),
 )}
+
+
+def array_step(name: str, settings: dict[str, float]) -> Any:
+    """The optimizer's update of every variable at once, on NumPy vectors: the same update
+    lines as the descent loop, printed with vector names (a fit's parameters move together).
+
+    Returns ``step(p, g, t, state) -> (p, t, step_size)``: ``p`` and ``g`` are float64
+    vectors, ``t`` the step count before this step, ``state`` a list of vectors (one per
+    state name of the rule, starting at -0.0 as in the descent loop), updated in place.
+    """
+    import numpy as np
+
+    from ..engine.emit import define, indent
+
+    rule = OPTIMIZERS[name]
+    slots = {state: f"state[{i}]" for i, state in enumerate(rule.state)}
+    lines = [*rule.prologue, *(line.format(p="p", g="g", new="p", **slots) for line in rule.update)]
+    source = (f"def step(p, g, t, state):\n{indent(lines, 1)}"
+              f"    return p, t, {rule.step_size}\n")
+    namespace: dict[str, Any] = {**settings, "sqrt": np.sqrt}
+    return define(source, namespace)["step"]

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..engine.gradient import GradResult
     from ..engine.hessian import HessianResult
     from ..engine.symbolic import DiffResult
+    from ..fit.result import FitResult
     from ..optimize.descent import DescentResult
     from ..views.graph import GraphView
     from ..views.trace import Trace
@@ -182,3 +183,34 @@ def trace_dict(trace: Trace) -> dict[str, Any]:
             "sum": entry.total,
         }
     return {"nodes": nodes, "output": trace.output, "paths": paths}
+
+
+def fit_dict(result: FitResult) -> dict[str, Any]:
+    """A fit's result as a JSON object: everything the report shows, with every digit."""
+    names = list(result.parameters)
+    correlation = None
+    if result.correlation is not None:
+        correlation = {a: dict(zip(names, row)) for a, row in zip(names, result.correlation)}
+    data: dict[str, Any] = {
+        "expression": result.expression, "data": result.data, "target": result.target, "loss": result.loss,
+        "method": result.method, "settings": result.settings, "parameters": result.parameters,
+        "standard_errors": result.standard_errors, "relative_errors": result.relative_errors,
+        "correlation": correlation, "rows": result.rows, "validation_rows": result.validation_rows,
+        "dropped": result.dropped, "loss_value": result.loss_value,
+        "residual_sum_of_squares": result.residual_sum_of_squares,
+        "residual_standard_deviation": result.residual_standard_deviation,
+        "degrees_of_freedom": result.degrees_of_freedom, "r_squared": result.r_squared,
+        "validation_loss": result.validation_loss, "iterations": result.iterations, "steps": result.steps,
+        "stop_reason": result.stop_reason, "message": result.message, "start": result.start,
+        "bounds": {k: list(v) for k, v in result.bounds.items()}, "warnings": list(result.warnings),
+        "elapsed": result.elapsed,
+    }
+    if result.accuracy is not None or result.confusion is not None:
+        data["accuracy"] = result.accuracy
+        data["validation_accuracy"] = result.validation_accuracy
+        data["confusion"] = result.confusion
+    return data
+
+
+def fit_json(result: FitResult) -> str:
+    return to_json(fit_dict(result))
