@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 Rule = Callable[..., Any]
 """``rule(m, *args, out)``: one partial derivative, written against an algebra ``m``."""
@@ -430,6 +430,55 @@ def algebra(apply: Callable[[Op], Callable[..., Any]]) -> SimpleNamespace:
 
 FLOAT = algebra(lambda op: op.forward)
 """The float algebra: derivative rules evaluated to numbers."""
+
+
+ValueT = TypeVar("ValueT", bound="Arithmetic")
+
+
+class Arithmetic:
+    """Python's arithmetic operators for the values of an algebra (Scalars, duals, terms of a
+    tape, symbolic expressions): each operator applies the registry's operation through the
+    one method a value class defines, ``_apply(op, *args)``; plain numbers mixed in are the
+    other arguments.  The derivative rules use ``+``, ``-`` and ``*`` directly, so every
+    algebra needs them; ``/`` and ``**`` come along."""
+
+    __slots__ = ()
+
+    def _apply(self: ValueT, op: Op, *args: Any) -> ValueT:
+        raise NotImplementedError
+
+    def __add__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["add"], self, other)
+
+    def __radd__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["add"], other, self)
+
+    def __sub__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["sub"], self, other)
+
+    def __rsub__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["sub"], other, self)
+
+    def __mul__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["mul"], self, other)
+
+    def __rmul__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["mul"], other, self)
+
+    def __truediv__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["div"], self, other)
+
+    def __rtruediv__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["div"], other, self)
+
+    def __pow__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["pow"], self, other)
+
+    def __rpow__(self: ValueT, other: Any) -> ValueT:
+        return self._apply(OPS["pow"], other, self)
+
+    def __neg__(self: ValueT) -> ValueT:
+        return self._apply(OPS["neg"], self)
 
 
 def array_form(op: Op) -> Callable[..., Any]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import expr as ast
-from ..ops import FLOAT, OPS, Op, jvp
+from ..ops import FLOAT, Arithmetic, Op, jvp
 from .gradient import GradResult
 
 
 @dataclass(frozen=True, slots=True)
-class Dual:
+class Dual(Arithmetic):
     """A float64 value and its tangent: ``value + tangent*ε`` with ``ε² = 0``."""
 
     value: float
@@ -34,38 +34,8 @@ class Dual:
         out = op.forward(*values)
         return cls(out, float(jvp(op, FLOAT, values, [d.tangent for d in duals], out)))
 
-    def __add__(self, other: Dual | float) -> Dual:
-        return Dual.apply(OPS["add"], self, other)
-
-    def __radd__(self, other: float) -> Dual:
-        return Dual.apply(OPS["add"], other, self)
-
-    def __sub__(self, other: Dual | float) -> Dual:
-        return Dual.apply(OPS["sub"], self, other)
-
-    def __rsub__(self, other: float) -> Dual:
-        return Dual.apply(OPS["sub"], other, self)
-
-    def __mul__(self, other: Dual | float) -> Dual:
-        return Dual.apply(OPS["mul"], self, other)
-
-    def __rmul__(self, other: float) -> Dual:
-        return Dual.apply(OPS["mul"], other, self)
-
-    def __truediv__(self, other: Dual | float) -> Dual:
-        return Dual.apply(OPS["div"], self, other)
-
-    def __rtruediv__(self, other: float) -> Dual:
-        return Dual.apply(OPS["div"], other, self)
-
-    def __pow__(self, other: Dual | float) -> Dual:
-        return Dual.apply(OPS["pow"], self, other)
-
-    def __rpow__(self, other: float) -> Dual:
-        return Dual.apply(OPS["pow"], other, self)
-
-    def __neg__(self) -> Dual:
-        return Dual.apply(OPS["neg"], self)
+    def _apply(self, op: Op, *args: Dual | float) -> Dual:
+        return Dual.apply(op, *args)
 
 
 def sweep(order: Sequence[ast.Expr], point: Mapping[str, float], seed: str | None) -> Dual:

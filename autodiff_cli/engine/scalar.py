@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from ..ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, algebra
+from ..ops import FLOAT, FUNCTIONS, OPERATIONS, Arithmetic, Op, algebra
 
 Number = Union[int, float]
 
 
-class Scalar:
+class Scalar(Arithmetic):
     """A float64 value in a computation graph."""
 
     __slots__ = ("_adjoint", "data", "grad", "inputs", "name", "op", "requires_grad")
@@ -101,38 +101,8 @@ class Scalar:
 
     # ------------------------------------------------------------ Python operators
 
-    def __add__(self, other: Scalar | Number) -> Scalar:
-        return Scalar.apply(OPS["add"], self, other)
-
-    def __radd__(self, other: Number) -> Scalar:
-        return Scalar.apply(OPS["add"], other, self)
-
-    def __sub__(self, other: Scalar | Number) -> Scalar:
-        return Scalar.apply(OPS["sub"], self, other)
-
-    def __rsub__(self, other: Number) -> Scalar:
-        return Scalar.apply(OPS["sub"], other, self)
-
-    def __mul__(self, other: Scalar | Number) -> Scalar:
-        return Scalar.apply(OPS["mul"], self, other)
-
-    def __rmul__(self, other: Number) -> Scalar:
-        return Scalar.apply(OPS["mul"], other, self)
-
-    def __truediv__(self, other: Scalar | Number) -> Scalar:
-        return Scalar.apply(OPS["div"], self, other)
-
-    def __rtruediv__(self, other: Number) -> Scalar:
-        return Scalar.apply(OPS["div"], other, self)
-
-    def __pow__(self, other: Scalar | Number) -> Scalar:
-        return Scalar.apply(OPS["pow"], self, other)
-
-    def __rpow__(self, other: Number) -> Scalar:
-        return Scalar.apply(OPS["pow"], other, self)
-
-    def __neg__(self) -> Scalar:
-        return Scalar.apply(OPS["neg"], self)
+    def _apply(self, op: Op, *args: Scalar | Number) -> Scalar:
+        return Scalar.apply(op, *args)
 
     def __pos__(self) -> Scalar:
         return self

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, TypeGuard, Union
 
 from .. import expr as ast
 from ..expr import Apply, Const, Expr, Num, Var
-from ..ops import OPS, Op, algebra
+from ..ops import OPS, Arithmetic, Op, algebra
 
 _MAX_REWRITE_DEPTH = 8
 """How deeply one construction may rewrite into further constructions.
@@ -446,7 +446,7 @@ class Builder:
 Operand = Union["Sym", float]
 
 
-class Sym:
+class Sym(Arithmetic):
     """An expression in the symbolic algebra: ``+``, ``-`` and ``*`` build simplified nodes."""
 
     __slots__ = ("builder", "node")
@@ -455,29 +455,8 @@ class Sym:
         self.builder = builder
         self.node = node
 
-    def _make(self, op: Op, *args: Operand) -> Sym:
+    def _apply(self, op: Op, *args: Operand) -> Sym:
         return Sym(self.builder, self.builder.apply(op, [self.builder.lift(a) for a in args]))
-
-    def __add__(self, other: Operand) -> Sym:
-        return self._make(_ADD, self, other)
-
-    def __radd__(self, other: float) -> Sym:
-        return self._make(_ADD, other, self)
-
-    def __sub__(self, other: Operand) -> Sym:
-        return self._make(_SUB, self, other)
-
-    def __rsub__(self, other: float) -> Sym:
-        return self._make(_SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Sym:
-        return self._make(_MUL, self, other)
-
-    def __rmul__(self, other: float) -> Sym:
-        return self._make(_MUL, other, self)
-
-    def __neg__(self) -> Sym:
-        return self._make(_NEG, self)
 
     def __repr__(self) -> str:
         return f"Sym({self.node!r})"

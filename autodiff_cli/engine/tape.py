@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .. import expr as ast
-from ..ops import OPS, Op, algebra
+from ..ops import OPS, Arithmetic, Op, algebra
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -100,7 +100,7 @@ class Tape:
 # ---------------------------------------------------------------- the tape algebra
 
 
-class _Value:
+class _Value(Arithmetic):
     """A value in the tape algebra: a term, and its number when it is a known constant."""
 
     __slots__ = ("builder", "term", "value")
@@ -108,26 +108,8 @@ class _Value:
     def __init__(self, builder: _Builder, term: Term, value: float | None = None) -> None:
         self.builder, self.term, self.value = builder, term, value
 
-    def __add__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["add"], (self, other))
-
-    def __radd__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["add"], (other, self))
-
-    def __sub__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["sub"], (self, other))
-
-    def __rsub__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["sub"], (other, self))
-
-    def __mul__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["mul"], (self, other))
-
-    def __rmul__(self, other: Any) -> _Value:
-        return self.builder.apply(OPS["mul"], (other, self))
-
-    def __neg__(self) -> _Value:
-        return self.builder.apply(OPS["neg"], (self,))
+    def _apply(self, op: Op, *args: Any) -> _Value:
+        return self.builder.apply(op, args)
 
 
 _MUL, _NEG, _POW, _ZMUL, _ADD, _SUB = (OPS[n] for n in ("mul", "neg", "pow", "zmul", "add", "sub"))
