@@ -6,16 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from .core import VariableCommand, app
-from .options import (
-    VARIABLES_HELP,
-    Expression,
-    File,
-    Json,
-    Var,
-    Wrt,
-    assignments,
-    read_expression,
-)
+from .options import VARIABLES_HELP, Expression, File, Json, Var, Wrt, assignments, read_expression
 
 
 class CheckMethod(str, Enum):

@@ -5,13 +5,7 @@ from typing import Annotated
 import typer
 
 from .core import ASSIGNMENTS, VariableCommand, app
-from .options import (
-    Expression,
-    File,
-    Json,
-    Wrt,
-    read_expression,
-)
+from .options import Expression, File, Json, Wrt, read_expression
 
 Order = Annotated[int, typer.Option(
     "--order", min=1, metavar="N", help="Differentiate N times (pure derivatives: d²f/dx², ...).")]

@@ -4,16 +4,7 @@
 import typer
 
 from .core import VariableCommand, app
-from .options import (
-    VARIABLES_HELP,
-    Expression,
-    File,
-    Json,
-    Var,
-    Wrt,
-    assignments,
-    read_expression,
-)
+from .options import VARIABLES_HELP, Expression, File, Json, Var, Wrt, assignments, read_expression
 
 
 @app.command(cls=VariableCommand, epilog=VARIABLES_HELP)

@@ -5,13 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from .core import VariableCommand, app
-from .options import (
-    Expression,
-    File,
-    Var,
-    assignments,
-    read_expression,
-)
+from .options import Expression, File, Var, assignments, read_expression
 
 PLOT_HELP = ("Give each plotted variable a range, --x -2:2 or --t -pi:pi, and every other variable "
              "a value, --z 1. One range draws a curve with its tangent, two a contour map. "

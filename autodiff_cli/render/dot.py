@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import MissingProgramError, OutputFileError, option
-from ..views.graph import GraphView, cut, edge_label, hidden_note, node_lines, title
+from ..views.graph import GraphView, cut, hidden_note, node_lines, shown_edges, title
 
 RENDERED_BY_DOT = (".svg", ".png", ".pdf")
 
@@ -52,11 +52,9 @@ def to_dot(view: GraphView, depth: int | None = None) -> str:
     for node_id in part.truncated:
         lines.append(f'  more_{node_id} [label="…", shape=plaintext];')
         lines.append(f"  more_{node_id} -> {node_id} [style=dashed];")
-    for edge in view.edges:
-        if edge.source in kept and edge.target in kept:
-            label = edge_label(edge)
-            shown = f" [label={_dot_string(label)}]" if label else " [style=dotted]"
-            lines.append(f"  {edge.source} -> {edge.target}{shown};")
+    for edge, label in shown_edges(view, part):
+        shown = f" [label={_dot_string(label)}]" if label else " [style=dotted]"
+        lines.append(f"  {edge.source} -> {edge.target}{shown};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..views.graph import GraphView, cut, edge_label, hidden_note, node_lines, title
+from ..views.graph import GraphView, cut, hidden_note, node_lines, shown_edges, title
 
 
 def _mermaid_text(text: str) -> str:
@@ -25,11 +25,9 @@ def to_mermaid(view: GraphView, depth: int | None = None) -> str:
         lines.append(f"  {node.id}{shape.format(label)}")
     for node_id in part.truncated:
         lines.append(f'  more_{node_id}["…"] -.-> {node_id}')
-    for edge in view.edges:
-        if edge.source in kept and edge.target in kept:
-            label = edge_label(edge)
-            arrow = f'-->|"{_mermaid_text(label)}"|' if label else "-.->"
-            lines.append(f"  {edge.source} {arrow} {edge.target}")
+    for edge, label in shown_edges(view, part):
+        arrow = f'-->|"{_mermaid_text(label)}"|' if label else "-.->"
+        lines.append(f"  {edge.source} {arrow} {edge.target}")
     if part.hidden:
         lines.append(f'  hidden_note["{_mermaid_text(hidden_note(part.hidden, depth))}"]')
     classes = {

@@ -166,6 +166,14 @@ def cut(view: GraphView, depth: int | None) -> Cut:
     return Cut(depth, kept, truncated, len(view.nodes) - len(kept))
 
 
+def shown_edges(view: GraphView, part: Cut) -> list[tuple[GraphEdge, str]]:
+    """The edges between nodes that ``part`` keeps, each with its label (empty when no
+    gradient flows along it)."""
+    kept = set(part.kept)
+    return [(edge, edge_label(edge)) for edge in view.edges
+            if edge.source in kept and edge.target in kept]
+
+
 @dataclass(frozen=True, slots=True)
 class OutlineLine:
     """One line of the outline (the terminal tree), in display order."""
