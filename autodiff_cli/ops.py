@@ -435,6 +435,21 @@ FLOAT = algebra(lambda op: op.forward)
 ValueT = TypeVar("ValueT", bound="Arithmetic")
 
 
+def _binary(op: Op, reflected: bool = False) -> Callable[[ValueT, Any], ValueT]:
+    """Python's operator method for ``op``: ``self op other``, or ``other op self`` when
+    ``reflected`` (``__radd__``)."""
+    def method(self: ValueT, other: Any) -> ValueT:
+        return self._apply(op, other, self) if reflected else self._apply(op, self, other)
+    return method
+
+
+def _unary(op: Op) -> Callable[[ValueT], ValueT]:
+    """Python's operator method for the unary ``op``."""
+    def method(self: ValueT) -> ValueT:
+        return self._apply(op, self)
+    return method
+
+
 class Arithmetic:
     """Python's arithmetic operators for the values of an algebra (Scalars, duals, terms of a
     tape, symbolic expressions): each operator applies the registry's operation through the
@@ -447,38 +462,12 @@ class Arithmetic:
     def _apply(self: ValueT, op: Op, *args: Any) -> ValueT:
         raise NotImplementedError
 
-    def __add__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["add"], self, other)
-
-    def __radd__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["add"], other, self)
-
-    def __sub__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["sub"], self, other)
-
-    def __rsub__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["sub"], other, self)
-
-    def __mul__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["mul"], self, other)
-
-    def __rmul__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["mul"], other, self)
-
-    def __truediv__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["div"], self, other)
-
-    def __rtruediv__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["div"], other, self)
-
-    def __pow__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["pow"], self, other)
-
-    def __rpow__(self: ValueT, other: Any) -> ValueT:
-        return self._apply(OPS["pow"], other, self)
-
-    def __neg__(self: ValueT) -> ValueT:
-        return self._apply(OPS["neg"], self)
+    __add__, __radd__ = _binary(OPS["add"]), _binary(OPS["add"], reflected=True)
+    __sub__, __rsub__ = _binary(OPS["sub"]), _binary(OPS["sub"], reflected=True)
+    __mul__, __rmul__ = _binary(OPS["mul"]), _binary(OPS["mul"], reflected=True)
+    __truediv__, __rtruediv__ = _binary(OPS["div"]), _binary(OPS["div"], reflected=True)
+    __pow__, __rpow__ = _binary(OPS["pow"]), _binary(OPS["pow"], reflected=True)
+    __neg__ = _unary(OPS["neg"])
 
 
 def array_form(op: Op) -> Callable[..., Any]:
