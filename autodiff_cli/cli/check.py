@@ -6,7 +6,16 @@ from typing import Annotated, Optional
 import typer
 
 from .core import VariableCommand, app
-from .options import VARIABLES_HELP, Expression, File, Json, Var, Wrt, assignments, read_expression
+from .options import (
+    VARIABLES_HELP,
+    Expression,
+    File,
+    Json,
+    Var,
+    Wrt,
+    assignments,
+    read_program,
+)
 
 
 class CheckMethod(str, Enum):
@@ -68,7 +77,6 @@ def check(
     from ..check.report import ATOL, RTOL, CheckSettings
     from ..errors import option
     from ..language.inputs import parse_range
-    from ..language.parser import parse
     from ..render.check import check_view
     from ..render.console import console
     from ..render.json import check_json
@@ -77,7 +85,7 @@ def check(
                              rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
                              points=points, seed=seed,
                              sample_range=parse_range(sample_range, option("range")))
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     report = check_program(program, assignments(ctx, var), wrt, settings)
     if json:
         typer.echo(check_json(report))

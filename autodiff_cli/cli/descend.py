@@ -19,7 +19,7 @@ from .options import (
     Momentum,
     Var,
     assignments,
-    read_expression,
+    read_program,
 )
 
 
@@ -68,14 +68,14 @@ def descend(
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
     from ..language.inputs import check_names, comma_list, resolve_point
-    from ..language.parser import parse, parse_constant
+    from ..language.parser import parse_constant
     from ..optimize.descent import DescentConfig, descend
     from ..optimize.outputs import output_sinks, record_every
     from ..render.console import console
     from ..render.descent import ProgressLog, descent_columns, descent_summary
     from ..render.json import descent_json
 
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     default = parse_constant(init, "--init") if init is not None else None
     start = resolve_point(program.variables, assignments(ctx, var), default,
                           "; or give every variable without one a start value with --init VALUE")

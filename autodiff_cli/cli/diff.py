@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from .core import ASSIGNMENTS, VariableCommand, app
-from .options import Expression, File, Json, Wrt, read_expression
+from .options import Expression, File, Json, Wrt, read_program
 
 Order = Annotated[int, typer.Option(
     "--order", min=1, metavar="N", help="Differentiate N times (pure derivatives: d²f/dx², ...).")]
@@ -32,13 +32,12 @@ def diff(
     from ..engine.symbolic import differentiate
     from ..errors import VariableError
     from ..language.inputs import resolve_wrt
-    from ..language.parser import parse
     from ..render.diff import diff_text
     from ..render.json import diff_json
 
     for name, _ in ctx.meta.get(ASSIGNMENTS, []):
         raise VariableError(f"diff takes no values: --{name} is not one of its options "
                             "(see adcli diff --help)")
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     result = differentiate(program, resolve_wrt(program.variables, wrt), order, one_line)
     typer.echo(diff_json(result) if json else diff_text(result))

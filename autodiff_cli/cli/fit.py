@@ -19,6 +19,7 @@ from .options import (
     Var,
     assignments,
     hyper_parameters,
+    read_program,
 )
 
 FIT_HELP = (
@@ -215,14 +216,13 @@ def fit(
     Example:  adcli fit "b1*(1-exp(-b2*x))" --data misra1a.csv --b1 500 --b2 1e-4
     """
     from ..fit import FitConfig, parse_bounds, run_fit, setup
-    from ..language.parser import parse, parse_constant
+    from ..language.parser import parse_constant
     from ..render.console import console
     from ..render.descent import ProgressLog
     from ..render.fit import fit_columns, fit_summary
     from ..render.json import fit_json
-    from .options import read_expression
 
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     start_default = parse_constant(init, "--init") if init is not None else None
     hyper = hyper_parameters(
         lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, alpha=alpha, lr_decay=lr_decay, eps=eps

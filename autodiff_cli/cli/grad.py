@@ -13,11 +13,10 @@ from .options import (
     Json,
     Var,
     Wrt,
-    assignments,
     check_output,
     emit,
     emit_text,
-    read_expression,
+    program_at,
 )
 
 
@@ -42,16 +41,14 @@ def grad(
     Example:  adcli grad "sin(x)+x*y" --x 1 --y 2 --trace
     """
     from ..engine.gradient import gradient_at
-    from ..language.inputs import resolve_point, resolve_wrt
-    from ..language.parser import parse
+    from ..language.inputs import resolve_wrt
     from ..render.console import console, warning_text
     from ..render.grad import grad_view
     from ..render.json import grad_json
 
     if output is not None:
         check_output(output, json)
-    program = parse(read_expression(expression, file))
-    point = resolve_point(program.variables, assignments(ctx, var))
+    program, point = program_at(ctx, expression, file, var)
     names = resolve_wrt(program.variables, wrt)
     steps = None
     if trace:

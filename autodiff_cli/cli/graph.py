@@ -13,10 +13,9 @@ from .options import (
     File,
     Var,
     Wrt,
-    assignments,
     emit,
     emit_text,
-    read_expression,
+    program_at,
     wrote,
 )
 
@@ -54,8 +53,7 @@ def graph(
 
     Example:  adcli graph "sin(x)+x*y" --x 1 --y 2 --format svg --output graph.svg
     """
-    from ..language.inputs import resolve_point, resolve_wrt
-    from ..language.parser import parse
+    from ..language.inputs import resolve_wrt
     from ..render.dot import to_dot
     from ..render.graph import graph_tree
     from ..render.json import graph_dict, to_json
@@ -65,8 +63,7 @@ def graph(
     kind = form.value
     if output is not None:
         _check_output(kind, output)
-    program = parse(read_expression(expression, file))
-    point = resolve_point(program.variables, assignments(ctx, var))
+    program, point = program_at(ctx, expression, file, var)
     view = graph_at(program, point, resolve_wrt(program.variables, wrt))
     if view.nonfinite:
         from ..render.console import console, warning_text

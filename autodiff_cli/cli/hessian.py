@@ -4,7 +4,15 @@
 import typer
 
 from .core import VariableCommand, app
-from .options import VARIABLES_HELP, Expression, File, Json, Var, Wrt, assignments, read_expression
+from .options import (
+    VARIABLES_HELP,
+    Expression,
+    File,
+    Json,
+    Var,
+    Wrt,
+    program_at,
+)
 
 
 @app.command(cls=VariableCommand, epilog=VARIABLES_HELP)
@@ -24,14 +32,12 @@ def hessian(
     Example:  adcli hessian "x^2 - y^2" --x 0 --y 0
     """
     from ..engine.hessian import hessian_at
-    from ..language.inputs import resolve_point, resolve_wrt
-    from ..language.parser import parse
+    from ..language.inputs import resolve_wrt
     from ..render.console import console, warning_text
     from ..render.hessian import hessian_view
     from ..render.json import hessian_json
 
-    program = parse(read_expression(expression, file))
-    point = resolve_point(program.variables, assignments(ctx, var))
+    program, point = program_at(ctx, expression, file, var)
     result = hessian_at(program, point, resolve_wrt(program.variables, wrt))
     if result.nonfinite or result.eigenvalues is None:
         where = f"; the first came from {result.nonfinite}" if result.nonfinite else ""

@@ -123,3 +123,19 @@ def parse_assignment(text: str) -> tuple[str, str]:
     if not eq or not name.strip() or not value.strip():
         raise VariableError(f"--var takes name=value, got {text!r}")
     return name.strip(), value.strip()
+
+
+def read_program(expression: str | None, file: str | None) -> Any:
+    """The program the user gave: the argument, a file, or standard input, parsed."""
+    from ..language.parser import parse
+
+    return parse(read_expression(expression, file))
+
+
+def program_at(ctx: typer.Context, expression: str | None, file: str | None,
+               var: list[str] | None) -> tuple[Any, dict[str, float]]:
+    """The program and the point given by ``--NAME VALUE`` and ``--var NAME=VALUE``."""
+    from ..language.inputs import resolve_point
+
+    program = read_program(expression, file)
+    return program, resolve_point(program.variables, assignments(ctx, var))

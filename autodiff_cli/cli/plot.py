@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from .core import VariableCommand, app
-from .options import Expression, File, Var, assignments, read_expression
+from .options import Expression, File, Var, assignments, read_program
 
 PLOT_HELP = ("Give each plotted variable a range, --x -2:2 or --t -pi:pi, and every other variable "
              "a value, --z 1. One range draws a curve with its tangent, two a contour map. "
@@ -35,11 +35,11 @@ def plot_command(
 
     Example:  adcli plot "sin(x)" --x -pi:pi --at 1 --output curve.png
     """
-    from ..language.parser import parse, parse_constant
+    from ..language.parser import parse_constant
     from ..views.plot import output_format, plot
 
     output_format(output)
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     point = None if at is None else parse_constant(at, "--at")
     written = plot(program, assignments(ctx, var), output, at=point, points=points, arrows=arrows)
     typer.echo(f"wrote {written}")

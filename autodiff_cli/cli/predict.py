@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from .core import VariableCommand, app
-from .options import Expression, File
+from .options import Expression, File, read_program
 
 
 @app.command(cls=VariableCommand)
@@ -55,13 +55,11 @@ def predict(
     from ..errors import AdcliError
     from ..fit.data import open_source
     from ..fit.predict import inputs_of, read_parameters, write_predictions
-    from ..language.parser import parse
-    from .options import read_expression
 
     if ctx.meta.get("adcli.assignments"):
         flag = ctx.meta["adcli.assignments"][0][0]
         raise AdcliError(f"predict takes the parameters from --params, not --{flag}")
-    program = parse(read_expression(expression, file))
+    program = read_program(expression, file)
     parameters = read_parameters(params)
     source = open_source(data)
     inputs_of(program, parameters, source)
