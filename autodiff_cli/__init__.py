@@ -18,6 +18,7 @@ _EXPORTS = {
     "Scalar": "engine.scalar",
     "Dual": "engine.forward",
     "central_difference": "check.differences",
+    "clear_caches": "api",
     "compile_program": "engine.compile",
     "computation_graph": "api",
     "diff": "api",
@@ -30,11 +31,11 @@ _EXPORTS = {
 }
 
 __all__ = ["AdcliError", "Dual", "GradResult", "Program", "Scalar", "__version__", "central_difference",
-           "compile_program", "computation_graph", "diff", "forward_grad", "grad", "gradients",
-           "hessian", "parse", "trace"]
+           "clear_caches", "compile_program", "computation_graph", "diff", "forward_grad", "grad",
+           "gradients", "hessian", "parse", "trace"]
 
 if TYPE_CHECKING:
-    from .api import computation_graph, diff, forward_grad, grad, hessian, trace
+    from .api import clear_caches, computation_graph, diff, forward_grad, grad, hessian, trace
     from .check.differences import central_difference
     from .engine.compile import compile_program
     from .engine.forward import Dual

@@ -132,3 +132,16 @@ def computation_graph(expression: Expression, point: Point = None, /, *,
 
     program, at = _at(expression, point, values)
     return graph_at(program, at, resolve_wrt(program.variables, wrt))
+
+
+def clear_caches() -> None:
+    """Forget every program adcli has compiled: the tapes, the compiled functions and the
+    descent loops, which are each made once per program and kept for the last few.  For
+    benchmarks that time a first compile, and for callers that compile many large programs."""
+    from .engine.compile import _compile
+    from .engine.tape import tape_of
+    from .optimize.loop import compiled_loop
+
+    _compile.cache_clear()
+    tape_of.cache_clear()
+    compiled_loop.cache_clear()

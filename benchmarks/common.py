@@ -75,11 +75,9 @@ def ratio(a: Series, b: Series, scale_a: float = 1.0, scale_b: float = 1.0) -> f
 def clear_compile_caches() -> None:
     """Forget every program and descent loop adcli has compiled (it compiles each once and
     caches it), so that the next compile is timed afresh and old ones hold no memory."""
-    from autodiff_cli.engine import compile as compile_module
-    from autodiff_cli.optimize import descent as optimize
+    from autodiff_cli import clear_caches
 
-    compile_module._compile.cache_clear()
-    optimize._compiled_loop.cache_clear()
+    clear_caches()
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
