@@ -132,7 +132,7 @@ def variants(problem: Problem, optimizer: str) -> tuple[dict[str, Callable[..., 
     found["+ value not computed"] = _define(valueless, namespace)
     found["+ pow(a, 2) as a*a"] = _define(_square(valueless, namespace), namespace)
     state = len(descent._carried) - len(problem.names)
-    args = [*problem.start, *([-0.0] * state), 0, math.inf, problem.lr[optimizer], None]
+    args = [0, *problem.start, *([-0.0] * state), 0, math.inf, problem.lr[optimizer], None]  # base 0
     return found, args, 1
 
 
