@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,7 +198,78 @@ def test_unreadable_files(tmp_path: Path) -> None:
     assert "cannot read" in fails("grad", "--file", str(tmp_path), "--x", "1")
     binary = tmp_path / "binary.adx"
     binary.write_bytes(b"\xff\xfe\x00x")
-    assert "cannot read" in fails("grad", "--file", str(binary), "--x", "1")
+    assert "is not UTF-8 text: byte 0xff at offset 0" in fails("grad", "--file", str(binary), "--x", "1")
+
+
+# ---------------------------------------------------------------- hostile input and output streams
+
+
+def adcli_process(*args: str, stdin: object = None, stdout: object = None,
+                  timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """adcli as its own process, as a shell runs it."""
+    return subprocess.run([sys.executable, "-m", "autodiff_cli", *args],
+                          stdin=stdin if stdin is not None else subprocess.DEVNULL,  # type: ignore[arg-type]
+                          stdout=stdout if stdout is not None else subprocess.PIPE,  # type: ignore[arg-type]
+                          stderr=subprocess.PIPE, timeout=timeout, check=False)
+
+
+def _close_stdin() -> None:
+    import os
+
+    os.close(0)  # in the child, before adcli starts: as `adcli grad - <&-`
+
+
+def test_standard_input_closed_or_not_utf8() -> None:
+    closed = subprocess.run([sys.executable, "-m", "autodiff_cli", "grad", "-"], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=60, check=False, preexec_fn=_close_stdin)
+    assert closed.returncode == 2 and b"standard input is closed" in closed.stderr
+    done = subprocess.run([sys.executable, "-m", "autodiff_cli", "grad", "-", "--x", "1"],
+                          input=b"x\xff", capture_output=True, timeout=60, check=False)
+    assert done.returncode == 2 and b"standard input is not UTF-8 text: byte 0xff at offset 1" in done.stderr
+    assert b"Traceback" not in done.stderr + closed.stderr
+
+
+def test_input_larger_than_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    """/dev/zero and an endless pipe end with a message, not with the machine's memory."""
+    endless = adcli_process("grad", "--file", "/dev/zero")
+    assert endless.returncode == 2 and b"longer than 4,000,000 bytes" in endless.stderr
+    assert b"--max-input BYTES" in endless.stderr
+    big = tmp_path / "big.adx"
+    big.write_text("x + " * 30 + "x", encoding="utf-8")
+    assert "longer than 100 bytes" in fails("--max-input", "100", "grad", "--file", str(big), "--x", "1")
+    assert runner.invoke(app, ["--max-input", "1000", "grad", "--file", str(big), "--x", "1"]).exit_code == 0
+    assert "longer than 10 bytes" in fails("--max-input", "10", "grad", "x + x + x + x", "--x", "1")
+
+
+@pytest.mark.parametrize("args", [["grad", "x", "--x", "1"], ["grad", "x", "--x", "1", "--json"],
+                                  ["graph", "x", "--x", "1", "--format", "svg"], ["diff", "x^2"],
+                                  ["check", "x^2", "--x", "1"], ["descend", "x^2", "--x", "1", "--json"]])
+def test_a_full_disk_on_standard_output_is_a_message(args: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        done = adcli_process(*args, stdout=full)
+    assert done.returncode == 2, done.stderr
+    assert b"cannot write the output: No space left on device" in done.stderr
+    assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr
+
+
+def test_a_full_disk_for_output_files_is_a_message(tmp_path: Path) -> None:
+    for name in ("t.csv", "t.jsonl"):
+        link = tmp_path / name
+        link.symlink_to("/dev/full")
+        message = fails("descend", "x^2", "--x", "1", "--output", str(link))
+        assert f"cannot write {link}: No space left on device" in message
+    svg = tmp_path / "trace.svg"
+    svg.symlink_to("/dev/full")
+    assert "No space left on device" in fails("grad", "x", "--x", "1", "--trace", "--output", str(svg))
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    reader = subprocess.Popen([sys.executable, "-m", "autodiff_cli", "diff", "x^2"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    reader.stdout.close()  # the reader has gone, as with | head -0
+    _, err = reader.communicate(timeout=60)
+    assert b"Traceback" not in err and b"Exception ignored" not in err
 
 
 def test_no_expression_or_two_expressions(tmp_path: Path) -> None:

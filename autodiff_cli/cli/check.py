@@ -85,7 +85,7 @@ def check(
                              rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
                              points=points, seed=seed,
                              sample_range=parse_range(sample_range, option("range")))
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     report = check_program(program, assignments(ctx, var), wrt, settings)
     if json:
         typer.echo(check_json(report))

@@ -73,6 +73,30 @@ class VariableCommand(TyperCommand):
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (adcli ... | head): nothing more to say, nor anyone to say it to.
+            _quiet_stdout()
+            raise typer.Exit(1) from None
+        except OSError as error:  # writing the output failed: a full disk, a closed stream
+            from ..render.console import console, error_text
+
+            _quiet_stdout()
+            console(stderr=True).print(
+                error_text(f"cannot write the output: {error.strerror or error}"), soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's flush at exit cannot fail again."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 app = typer.Typer(
@@ -94,22 +118,34 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[Optional[bool], typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+    max_input: Annotated[Optional[int], typer.Option(
+        "--max-input", min=1, metavar="BYTES", show_default=False,
+        help="The most bytes of expression text to read (default 4,000,000).")] = None,
 ) -> None:
     """Differentiate and optimize math expressions from the shell.
 
     Example:  adcli grad "sin(x)+x*y" --x 1 --y 2
     """
+    ctx.meta["adcli.max_input"] = max_input
 
 
 def main() -> None:
     """Entry point of the ``adcli`` console script."""
     import gc
+    import sys
 
     # AST nodes and Scalars form no reference cycles, but a 100,000-node expression makes
     # the cyclic collector rescan them again and again; collect rarely instead.
     gc.set_threshold(100_000, 50, 100)
-    app(prog_name="adcli")
+    try:
+        app(prog_name="adcli")
+    finally:
+        try:
+            sys.stdout.flush()  # what is still buffered: a failure here is the output's too
+        except OSError:
+            _quiet_stdout()
 
 

@@ -75,7 +75,7 @@ def descend(
     from ..render.descent import ProgressLog, descent_columns, descent_summary
     from ..render.json import descent_json
 
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     default = parse_constant(init, "--init") if init is not None else None
     start = resolve_point(program.variables, assignments(ctx, var), default,
                           "; or give every variable without one a start value with --init VALUE")

@@ -38,6 +38,6 @@ def diff(
     for name, _ in ctx.meta.get(ASSIGNMENTS, []):
         raise VariableError(f"diff takes no values: --{name} is not one of its options "
                             "(see adcli diff --help)")
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     result = differentiate(program, resolve_wrt(program.variables, wrt), order, one_line)
     typer.echo(diff_json(result) if json else diff_text(result))

@@ -222,7 +222,7 @@ def fit(
     from ..render.fit import fit_columns, fit_summary
     from ..render.json import fit_json
 
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     start_default = parse_constant(init, "--init") if init is not None else None
     hyper = hyper_parameters(
         lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, alpha=alpha, lr_decay=lr_decay, eps=eps

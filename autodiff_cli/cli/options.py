@@ -99,21 +99,63 @@ def emit(renderable: Any, output: Path | None) -> None:
 # ---------------------------------------------------------------- reading input
 
 
-def read_expression(text: str | None, file: str | None) -> str:
-    """The program's text: the argument, a file, or standard input for ``-``."""
+MAX_INPUT = 4_000_000
+"""The most bytes of expression text adcli reads (about a million nodes, which take a few
+hundred MB): more is refused before it is parsed.  ``adcli --max-input BYTES COMMAND``
+raises it."""
+
+MAX_INPUT_KEY = "adcli.max_input"
+
+
+def input_limit(ctx: typer.Context) -> int:
+    """The limit in force: ``--max-input`` if it was given, else :data:`MAX_INPUT`."""
+    limit = ctx.find_root().meta.get(MAX_INPUT_KEY)
+    return MAX_INPUT if limit is None else int(limit)
+
+
+def _too_long(what: str, limit: int) -> InputFileError:
+    return InputFileError(f"{what} is longer than {limit:,} bytes, the most adcli reads; "
+                          "raise the limit with adcli --max-input BYTES COMMAND ...")
+
+
+def _decoded(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark is not text
+    except UnicodeDecodeError as error:
+        raise InputFileError(f"{what} is not UTF-8 text: byte 0x{data[error.start]:02x} at offset "
+                             f"{error.start} cannot be decoded") from None
+
+
+def read_expression(text: str | None, file: str | None, limit: int = MAX_INPUT) -> str:
+    """The program's text: the argument, a file, or standard input for ``-``; at most
+    ``limit`` bytes of it, decoded as UTF-8."""
     if text is not None and file is not None:
         raise AdcliError("give the expression either as an argument or with --file, not both")
     if file is None and text is None:
         raise AdcliError("no expression: give one as an argument, with --file FILE, or - for stdin")
     if text == "-" or file == "-":
-        return sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise InputFileError("standard input is closed: there is no expression to read from it")
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:
+            raise InputFileError(f"cannot read standard input: {error.strerror or error}") from None
+        if len(data) > limit:
+            raise _too_long("standard input", limit)
+        return _decoded(data, "standard input")
     if file is not None:
         try:
-            return Path(file).read_text(encoding="utf-8-sig")  # a byte-order mark is not text
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise InputFileError(f"cannot read {file}: {reason}") from None
+            with open(file, "rb") as stream:
+                data = stream.read(limit + 1)
+        except OSError as error:
+            raise InputFileError(f"cannot read {file}: {error.strerror or error}") from None
+        if len(data) > limit:
+            raise _too_long(file, limit)
+        return _decoded(data, file)
     assert text is not None
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise _too_long("the expression", limit)
     return text
 
 
@@ -125,11 +167,11 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def read_program(expression: str | None, file: str | None) -> Any:
+def read_program(ctx: typer.Context, expression: str | None, file: str | None) -> Any:
     """The program the user gave: the argument, a file, or standard input, parsed."""
     from ..language.parser import parse
 
-    return parse(read_expression(expression, file))
+    return parse(read_expression(expression, file, input_limit(ctx)))
 
 
 def program_at(ctx: typer.Context, expression: str | None, file: str | None,
@@ -137,5 +179,5 @@ def program_at(ctx: typer.Context, expression: str | None, file: str | None,
     """The program and the point given by ``--NAME VALUE`` and ``--var NAME=VALUE``."""
     from ..language.inputs import resolve_point
 
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     return program, resolve_point(program.variables, assignments(ctx, var))

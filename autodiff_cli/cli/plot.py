@@ -39,7 +39,7 @@ def plot_command(
     from ..views.plot import output_format, plot
 
     output_format(output)
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     point = None if at is None else parse_constant(at, "--at")
     written = plot(program, assignments(ctx, var), output, at=point, points=points, arrows=arrows)
     typer.echo(f"wrote {written}")

@@ -59,7 +59,7 @@ def predict(
     if ctx.meta.get("adcli.assignments"):
         flag = ctx.meta["adcli.assignments"][0][0]
         raise AdcliError(f"predict takes the parameters from --params, not --{flag}")
-    program = read_program(expression, file)
+    program = read_program(ctx, expression, file)
     parameters = read_parameters(params)
     source = open_source(data)
     inputs_of(program, parameters, source)

@@ -192,13 +192,20 @@ def _title(axes: Axes, program: Program, fixed: Mapping[str, float], note: str =
 
 
 def _save(figure: Figure, output: str | Path) -> Path:
+    """Draw ``figure`` in memory, then write the file: a failing disk is then one clear error,
+    never a half-written file left to matplotlib's clean-up."""
+    import io
+
     import numpy as np
 
     path = Path(output)
+    drawn = io.BytesIO()
+    # Ticks over spans near the largest float overflow inside matplotlib, harmlessly.
+    with np.errstate(all="ignore"):
+        figure.savefig(drawn, format=output_format(path), dpi=150)
     try:
-        # Ticks over spans near the largest float overflow inside matplotlib, harmlessly.
-        with np.errstate(all="ignore"):
-            figure.savefig(path, format=output_format(path), dpi=150)
+        with open(path, "wb") as file:
+            file.write(drawn.getbuffer())
     except OSError as error:
         raise PlotError(f"cannot write {str(output)!r}: {error.strerror or error}") from None
     return path
