@@ -143,6 +143,16 @@ class NameUseError(SourceError):
     """A name assigned twice, used before assignment, or shadowing a built-in."""
 
 
+class LimitError(AdcliError):
+    """A request past one of adcli's documented limits on work or memory, refused before the
+    work: the message names the limit (and the setting that raises it, where there is one)."""
+
+
+class ProgramSizeError(SourceError, LimitError):
+    """A program that would grow past its size limit: a call of a defined function whose
+    expansion would add too many nodes."""
+
+
 class VariableError(AdcliError):
     """A variable without a value, a value for no variable, or a value given twice."""
 

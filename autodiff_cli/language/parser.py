@@ -29,6 +29,7 @@ from ..errors import (
     ArityError,
     ExpressionSyntaxError,
     NameUseError,
+    ProgramSizeError,
     UnknownFunctionError,
     ValueInputError,
     did_you_mean,
@@ -176,16 +177,44 @@ def _syntax_error(source: str, error: Exception) -> ExpressionSyntaxError:
 
 _BINARY = {"add", "sub", "mul", "div", "pow"}
 
+MAX_EXPANSION = 1_000_000
+"""The most nodes that calls of the functions a program defines may add to it, in all.
+
+A call copies the part of the function's body that depends on its parameters, so a
+function that calls another twice is twice that one's size, and twenty such levels
+are a million times the first: ``f1(a) = f0(f0(a))``, ``f2(a) = f1(f1(a))``, ...  Each
+call's size is known before it is expanded, and a call that would take the total past
+this limit is refused (:class:`~autodiff_cli.errors.ProgramSizeError`).  A million nodes
+is ten times the 100,000-node benchmarks, and about what a text at adcli's input limit
+(4,000,000 bytes) holds; they take a few seconds and a few hundred MB to build.  A Python
+caller may raise it before parsing."""
+
+
 class _Fallback(Exception):
     """The inline parse declines: the parse-tree walk builds the program, or says what is wrong."""
 
 
 @dataclass(eq=False)
 class _Function:
-    """A user-defined function: its parameters' placeholder nodes and its body."""
+    """A user-defined function: its parameters' placeholder nodes, its body, and how many
+    nodes a call adds at most (the body's operations that depend on a parameter, which
+    :func:`substitute` copies; hash-consing may find some of them built already)."""
 
     params: tuple[ast.Var, ...]
     body: ast.Expr
+    size: int
+
+
+def _call_size(params: tuple[ast.Var, ...], body: ast.Expr) -> int:
+    """How many operations of ``body`` depend on one of ``params`` (by identity: a free
+    variable may share a parameter's name, inside a function the body calls)."""
+    dependent = {id(p) for p in params}
+    count = 0
+    for node in ast.postorder(body):
+        if type(node) is ast.Apply and any(id(a) in dependent for a in node.args):
+            dependent.add(id(node))
+            count += 1
+    return count
 
 
 @dataclass(eq=False)
@@ -204,6 +233,8 @@ class _Builder:
     """Each free variable's first offset in the text."""
     names: dict[int, str] = field(default_factory=dict)
     interned: dict[tuple[object, ...], ast.Expr] = field(default_factory=dict)
+    expanded: int = 0
+    """Nodes that calls of defined functions may have added so far (see MAX_EXPANSION)."""
 
     def apply(self, op: Op, args: tuple[ast.Expr, ...]) -> ast.Expr:
         """The node ``op(args)``, shared with any equal node built before."""
@@ -268,7 +299,8 @@ class _Builder:
 
     def define(self, name: str, params: dict[str, ast.Var], body: ast.Expr) -> None:
         """``name(params) = body``: later calls expand the body."""
-        self.functions[name] = _Function(tuple(params.values()), body)
+        placeholders = tuple(params.values())
+        self.functions[name] = _Function(placeholders, body, _call_size(placeholders, body))
 
     def reference(self, token: Any, params: dict[str, ast.Var]) -> ast.Expr:
         name = str(token)
@@ -299,6 +331,14 @@ class _Builder:
             if len(args) != len(function.params):
                 raise self._fail(ArityError, f"{name} takes {_count(len(function.params))}, "
                                  f"got {len(args)}", name_token)
+            if self.expanded + function.size > MAX_EXPANSION:
+                raise self._fail(
+                    ProgramSizeError,
+                    f"this call of '{name}' would make the program too large: its expansion adds "
+                    f"up to {function.size:,} nodes, past the limit of {MAX_EXPANSION:,} added by "
+                    f"calls of the program's functions in all ({self.expanded:,} so far; "
+                    "MAX_EXPANSION in autodiff_cli.language.parser)", name_token)
+            self.expanded += function.size
             return substitute(function.body, dict(zip(map(id, function.params), args)), self.apply)
         if name in FUNCTIONS:
             by_arity = FUNCTIONS[name]
@@ -651,6 +691,8 @@ def parse(source: str) -> ast.Program:
     Raises:
         ExpressionSyntaxError, UnknownFunctionError, ArityError, NameUseError:
             with the source line and a caret under the offending place.
+        ProgramSizeError: calls of the program's functions would add more than
+            :data:`MAX_EXPANSION` nodes.
     """
     from ._expr_lalr import UnexpectedInput
 
@@ -658,6 +700,12 @@ def parse(source: str) -> ast.Program:
         return _inline_parser().parse(source)
     except UnexpectedInput as error:  # the same token stream the tree parse would stop at
         raise _syntax_error(source, error) from None
+    except ProgramSizeError as error:  # not built twice: only a syntax error comes first
+        try:
+            _lark().parse(source)
+        except UnexpectedInput as syntax:
+            raise _syntax_error(source, syntax) from None
+        raise error from None
     except (AdcliError, _Fallback):
         pass
     try:
