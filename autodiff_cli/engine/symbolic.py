@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeGuard, Union
 
 from .. import expr as ast
+from ..errors import LimitError, option
 from ..expr import Apply, Const, Expr, Num, Var
 from ..ops import OPS, Arithmetic, Op, algebra
 
@@ -44,6 +45,23 @@ one construction costs O(1) and the Python stack stays shallow whatever the
 shape of the operands; past the bound a node is kept as built, which is
 correct, only less simplified.
 """
+
+MAX_DIFF_NODES = 500_000
+"""The most nodes a :class:`Builder` makes: the program's canonical copy and its derivatives.
+
+Each order of a derivative is typically several times the size of the one before (the
+20th derivative of ``tan(x)`` would have billions of nodes; the 14th has 84,000, the 16th
+586,000), while a first derivative is a few times the program's size (2.5 times for the
+100,000-node benchmarks, so programs of some 200,000 nodes are differentiated).  Half a
+million nodes take about 8 s to make, and print as some 5 MB of text; past it the builder
+stops, as it grows, and :func:`differentiate` says where (a
+:class:`~autodiff_cli.errors.LimitError`).  A Python caller may raise it before
+differentiating."""
+
+
+class _TooLarge(Exception):
+    """The builder reached its limit on nodes."""
+
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _POW, _ZMUL = (
     OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"], OPS["pow"], OPS["zmul"])
@@ -72,8 +90,10 @@ class Builder:
     The builder keeps every node it made alive, so those ids stay valid.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self._table: dict[tuple[object, ...], Expr] = {}
+        self.limit = MAX_DIFF_NODES if limit is None else limit
+        """The most nodes this builder makes (checked as each is made)."""
         self._value: dict[int, float] = {}
         """The value of each node that uses no variable."""
         self._depth = 0
@@ -123,6 +143,8 @@ class Builder:
         key = (op.name, *ids)
         node = self._table.get(key)
         if node is None:
+            if len(self._table) >= self.limit:
+                raise _TooLarge
             node = self._table[key] = Apply(op, tuple(args))
             values = [self._value.get(id(a)) for a in args]
             if all(v is not None for v in values):
@@ -522,18 +544,36 @@ def derivative_trees(builder: Builder, root: Expr, wrt: Sequence[str],
 
     For ``order`` 2 and more, each derivative is differentiated again with respect
     to the same variable (pure derivatives: d²f/dx², not mixed ones).
+
+    Raises:
+        LimitError: the builder would make more than its limit of nodes
+            (:data:`MAX_DIFF_NODES`); the message says at which order.
     """
     if order < 1:
         raise ValueError("the order of a derivative is at least 1")
-    if order == 1:
-        return gradient(builder, root, wrt)
+    try:
+        if order == 1:
+            return gradient(builder, root, wrt)
+    except _TooLarge:
+        raise _too_large(builder, 1, order, ", ".join(wrt)) from None
     result: dict[str, Expr] = {}
     for name in wrt:
         tree = root
-        for _ in range(order):
-            tree = gradient(builder, tree, [name])[name]
+        for reached in range(1, order + 1):
+            try:
+                tree = gradient(builder, tree, [name])[name]
+            except _TooLarge:
+                raise _too_large(builder, reached, order, name) from None
         result[name] = tree
     return result
+
+
+def _too_large(builder: Builder, reached: int, order: int, names: str) -> LimitError:
+    where = f"at order {reached} of {order}" if order > 1 else "in the first derivative"
+    hint = (f"; each order is several times the size of the last: ask for a lower {option('order')}"
+            if reached > 1 else "")
+    return LimitError(f"the derivative in {names} grows past {builder.limit:,} nodes {where}, "
+                      f"the most diff makes (MAX_DIFF_NODES in autodiff_cli.engine.symbolic){hint}")
 
 
 def differentiate(program: ast.Program, wrt: Sequence[str], order: int = 1,
@@ -546,7 +586,11 @@ def differentiate(program: ast.Program, wrt: Sequence[str], order: int = 1,
     from ..language.printer import to_source
 
     builder = Builder()
-    canonical = builder.intern([program.result, *(node for _, node in program.bindings)])
+    try:
+        canonical = builder.intern([program.result, *(node for _, node in program.bindings)])
+    except _TooLarge:
+        raise LimitError(f"the program has more than {builder.limit:,} nodes, the most diff makes "
+                         "(MAX_DIFF_NODES in autodiff_cli.engine.symbolic)") from None
     names: dict[int, str] = {}
     for original, name in program.names.items():
         node = canonical.get(original)
