@@ -453,3 +453,23 @@ def test_help_quotes_the_default_tolerances() -> None:
 
     out = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert f"Default: {RTOL!r}." in out.stdout and f"Default: {ATOL!r}." in out.stdout
+
+
+@pytest.mark.parametrize(("source", "point"), [
+    ("sqrt(x)", {"x": 1e-300}), ("1/x", {"x": 1e-10}), ("log(x)", {"x": 1e-200}),
+    ("x^-2 * 1e-12", {"x": 3e-7}), ("sqrt(y)", {"y": 5e-310}), ("1/x^3", {"x": -1e-20}),
+])
+def test_the_ladder_scales_to_tiny_arguments(source: str, point: dict[str, float]) -> None:
+    """Steps of max(1, |x|)·10^-k all reach past 0 at x = 1e-300 (sqrt is nan there) or straddle
+    the pole of 1/x at 1e-10; the ladder is then scaled to |x| and the correct gradient passes."""
+    report = check(source, **point)
+    assert report.ok, report
+    for variable in report.points[0].variables:
+        assert variable.step < abs(point[variable.name])
+        assert variable.rel_error < 1e-9
+
+
+def test_the_usual_ladder_stays_where_it_finds_a_digit() -> None:
+    """At ordinary points the steps are those of max(1, |x|)·10^-k, as before."""
+    variables = check("sin(x)*y", x=0.25, y=1e-3).points[0].variables
+    assert [v.step for v in variables] == [1e-06, 0.01]  # as before the ladder could rescale

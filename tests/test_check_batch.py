@@ -168,3 +168,18 @@ def test_forward_mode_on_arrays_catches_a_wrong_tangent(monkeypatch: pytest.Monk
     report = check_program(program, [], settings=CheckSettings(points=20, mode="forward"))
     assert report.failures == 20
     assert all("reverse and forward mode disagree" in (p.variables[0].note or "") for p in report.points)
+
+
+@pytest.mark.parametrize(("source", "low", "high"), [
+    ("sqrt(x)*sqrt(y)", 1e-300, 1e-290), ("1/x + 1/y", 1e-12, 1e-8), ("x*y/(x*x + y*y)", 1e-9, 1e-7),
+])
+@pytest.mark.parametrize("method", ["central", "forward"])
+def test_at_tiny_arguments_both_paths_scale_the_ladder_alike(source: str, low: float, high: float,
+                                                            method: Any) -> None:
+    """Where the usual ladder reaches past 0 or across a pole, both paths try the ladder
+    scaled to |x| (differences.rescale) and pass, with the same report."""
+    at = CheckSettings(points=30, seed=2, sample_range=(low, high), method=method,
+                       rtol=1e-5 if method == "central" else 1e-4)
+    reference = per_point(source, at)
+    assert all(p.ok for p in reference)
+    assert same(batched(source, at), reference)

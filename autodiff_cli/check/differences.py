@@ -46,7 +46,7 @@ _EPS = sys.float_info.epsilon
 
 
 LADDER = tuple(10.0 ** -k for k in range(1, 16))
-"""Candidate steps, relative to max(1, |x|)."""
+"""Candidate steps, relative to max(1, |x|) (or to |x|, where those find nothing: :func:`rescale`)."""
 
 
 FloatFunction = Callable[..., float]
@@ -152,20 +152,53 @@ def kink_gaps(right: Any, left: Any, usable: Any, tolerance: Any) -> Any:
         & (0.5 * mid <= narrow) & (narrow <= 2.0 * mid)
 
 
+def has_digits(value: Any, error: Any, found: Any) -> Any:
+    """Whether an estimate knows at least its leading digit: found, with an estimated error
+    below its own size (for floats or arrays alike).  An estimate without one is noise, or
+    the difference across a feature much narrower than the steps tried."""
+    return found & (error < abs(value))
+
+
+def rescale(x: Any, value: Any, error: Any, found: Any) -> Any:
+    """Whether the ladder should be tried again scaled to |x| itself: 0 < |x| < 1 and the
+    usual ladder, scaled to 1, found no estimate with a digit (:func:`has_digits`).
+
+    Steps of max(1, |x|)·10^-k suit functions whose features are of size 1 or of the size
+    of x, and |x| above 1e-15 or so.  At x = 1e-300 every one of them reaches past 0
+    (``sqrt(x)`` is nan there), and at x = 1e-10 the large ones straddle the pole of ``1/x``,
+    where the differences are small numbers that agree with each other: the ladder then
+    picks noise.  Steps of |x|·10^-k stay on the point's own side of 0.
+    """
+    return (abs(x) < 1.0) & (x != 0.0) & ~has_digits(value, error, found)
+
+
 def _ladder(difference: Difference, f: FloatFunction, values: Sequence[float], arg: int,
             noise: float | None = None) -> Estimate:
     """The difference at the step of the ladder with the smallest estimated error
-    (:func:`best_rungs`), at one point, with f evaluated on plain floats.
+    (:func:`best_rungs`), at one point, with f evaluated on plain floats: steps
+    max(1, |x|)·10^-k, and where they find nothing with a digit, |x|·10^-k (:func:`rescale`).
 
     ``noise`` bounds the rounding error of one evaluation of f near the point
     (default: one unit in the last place of f(x)).
     """
+    x = values[arg]
+    if noise is None:
+        noise = _EPS * abs(f(*values))
+    usual = _rungs(difference, f, values, arg, max(1.0, abs(x)), noise)
+    found = usual.error is not None and not math.isnan(usual.error)
+    if rescale(x, usual.value, usual.error if found else math.inf, found):
+        scaled = _rungs(difference, f, values, arg, abs(x), noise)
+        if scaled.error is not None and has_digits(scaled.value, scaled.error, True):
+            return scaled
+    return usual
+
+
+def _rungs(difference: Difference, f: FloatFunction, values: Sequence[float], arg: int,
+           scale: float, noise: float) -> Estimate:
+    """The best rung of the ladder ``scale``·10^-k, k = 1 .. 15 (error nan: none found)."""
     import numpy as np
 
     x = values[arg]
-    scale = max(1.0, abs(x))
-    if noise is None:
-        noise = _EPS * abs(f(*values))
     rungs: list[tuple[float, float, float]] = []
     for ratio in LADDER:
         h = scale * ratio

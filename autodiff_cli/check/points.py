@@ -33,7 +33,7 @@ import numpy as np
 from .. import expr as ast
 from ..engine.compile import Compiled, compile_program
 from ..engine.forward import forward_gradient_arrays
-from .differences import LADDER, FloatFunction, best_rungs, kink_gaps
+from .differences import LADDER, FloatFunction, best_rungs, has_digits, kink_gaps, rescale
 from .point import check_point
 from .report import CheckSettings, PointCheck, VariableCheck
 
@@ -166,9 +166,27 @@ def _estimate(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, 
 def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
             central: bool) -> tuple[Any, Any, Any, Any]:
     """check's ``_ladder`` at every point: the step, the difference and its error estimate at the
-    rung with the smallest estimated error, and where there was one."""
+    rung with the smallest estimated error, and where there was one; scaled to |x| where the
+    usual ladder finds nothing with a digit (:func:`autodiff_cli.check.differences.rescale`)."""
     x = columns[arg]
-    h = np.maximum(1.0, np.abs(x)) * _RUNGS
+    step, d, error, found = _rungs(compiled, columns, arg, value, noise, central,
+                                   np.maximum(1.0, np.abs(x)))
+    again = np.flatnonzero(rescale(x, d, error, found))
+    if len(again):
+        part = [c[again] if np.ndim(c) else c for c in columns]
+        at_noise = np.broadcast_to(noise, x.shape)[again]
+        scaled = _rungs(compiled, part, arg, value[again], at_noise, central, np.abs(x[again]))
+        better = has_digits(scaled[1], scaled[2], scaled[3])
+        for whole, part_result in zip((step, d, error, found), scaled):
+            whole[again[better]] = part_result[better]
+    return step, d, error, found
+
+
+def _rungs(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
+           central: bool, scale: Any) -> tuple[Any, Any, Any, Any]:
+    """The best rung of the ladder ``scale``·10^-k at every point (:func:`best_rungs`)."""
+    x = columns[arg]
+    h = scale * _RUNGS
     up, down = x + h, x - h
     rungs = np.cumprod(up != down, axis=0).sum(axis=0)  # the ladder stops where x+h == x-h
     if central:
