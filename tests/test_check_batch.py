@@ -127,10 +127,10 @@ def test_the_kink_test_on_arrays() -> None:
     columns = [np.array([0.0, 1.0, -1e-20]), np.array([2.0, 2.0, 2.0])]
     center = compiled.values_at(*columns)
     step = np.full(3, 1e-6)
-    kink = check_batch._kink_gap(compiled, columns, 0, step, center, np.full(3, 1e-5))
+    along = check_batch._Along(compiled, columns, center, 4)
+    kink, smooth = along.kinks([0, 1], [step, step], [np.full(3, 1e-5)] * 2)
     assert kink.tolist() == [True, False, True]
-    assert check_batch._kink_gap(compiled, columns, 1, step, center, np.full(3, 1e-5)).tolist() == \
-        [False, False, False]
+    assert smooth.tolist() == [False, False, False]
 
 
 def test_non_finite_points_and_passing_points_mix_in_one_report() -> None:

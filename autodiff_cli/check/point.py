@@ -151,15 +151,22 @@ def _check_variable(name: str, arg: int, f: FloatFunction, values: list[float], 
 
 
 def check_point(program: ast.Program, f: FloatFunction, point: Mapping[str, float],
-                wrt: Sequence[str], settings: CheckSettings, index: int = 0) -> PointCheck:
-    """Every variable in ``wrt`` checked at ``point``; ``f`` is :func:`float_function` (program)."""
+                wrt: Sequence[str], settings: CheckSettings, index: int = 0,
+                done: Mapping[str, VariableCheck] | None = None) -> PointCheck:
+    """Every variable in ``wrt`` checked at ``point``; ``f`` is :func:`float_function` (program).
+    The variables in ``done`` are taken as checked already (by the check on arrays)."""
+    done = done or {}
+    todo = [name for name in wrt if name not in done]
     result, graph = gradient_at(program, point, wrt)
-    forward = forward_gradient_at(program, point, wrt).gradient if settings.mode == "forward" else {}
+    forward = (forward_gradient_at(program, point, todo).gradient
+               if settings.mode == "forward" and todo else {})
     values = [point[name] for name in program.variables]
+    position = {name: i for i, name in enumerate(program.variables)}
     kinks = _kink_ops(graph)
     noise = rounding_error(graph)
     checks = tuple(
-        _check_variable(name, program.variables.index(name), f, values, result.value,
+        done[name] if name in done else
+        _check_variable(name, position[name], f, values, result.value,
                         result.gradient[name], forward.get(name),
                         [what for what, depends in kinks if name in depends], result.nonfinite,
                         noise, settings)

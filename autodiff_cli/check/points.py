@@ -35,42 +35,57 @@ from ..engine.compile import Compiled, compile_program
 from ..engine.forward import forward_gradient_arrays
 from .differences import LADDER, FloatFunction, best_rungs, has_digits, kink_gaps, rescale
 from .point import check_point
-from .report import CheckSettings, PointCheck, VariableCheck
+from .report import CheckSettings, PointCheck, VariableCheck, _worst
 
 _RUNGS = np.asarray(LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
 
 
 def check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
-                 wrt: Sequence[str], settings: CheckSettings) -> list[PointCheck]:
-    """:func:`autodiff_cli.check.check_point` at every point, in the order given."""
+                 wrt: Sequence[str], settings: CheckSettings, first: int = 0) -> list[PointCheck]:
+    """:func:`autodiff_cli.check.check_point` at every point, in the order given; the points'
+    indices start at ``first``."""
     if not program.variables:  # nothing to put in arrays
-        return [check_point(program, f, point, wrt, settings, i) for i, point in enumerate(points)]
+        return [check_point(program, f, point, wrt, settings, first + i) for i, point in enumerate(points)]
     with np.errstate(all="ignore"):
-        return _check_points(program, f, points, wrt, settings)
+        return _check_points(program, f, points, wrt, settings, first)
 
 
 def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
-                  wrt: Sequence[str], settings: CheckSettings) -> list[PointCheck]:
+                  wrt: Sequence[str], settings: CheckSettings, first: int) -> list[PointCheck]:
     compiled = compile_program(program, wrt)
     columns = [np.array([point[name] for point in points], dtype=np.float64)
                for name in program.variables]
     detail = compiled.inspect_points(*columns)
     value = detail.value
-    noise = sys.float_info.epsilon * _rounding_total(detail.rounding)
+    noise = np.broadcast_to(sys.float_info.epsilon * _rounding_total(detail.rounding), value.shape)
+    along = _Along(compiled, columns, value, ast.count_nodes(program.result))
+    position = {name: i for i, name in enumerate(program.variables)}
+    args = [position[name] for name in wrt]
     forward: Sequence[Any | None] = [None] * len(wrt)
     if settings.mode == "forward":
         tangents = forward_gradient_arrays(program, dict(zip(program.variables, columns)), wrt)
         forward = [np.broadcast_to(np.asarray(t, dtype=np.float64), value.shape) for t in tangents]
-    depends = {id(node): frozenset(ast.variables(node)) for node, _ in detail.kinks}
-    plain = np.isfinite(value)
+    step, central, error, found = along.ladders(args, noise, central=True)
+    if settings.eps is not None:
+        estimates, found = along.fixed(args, settings.eps, settings.method == "forward", found)
+        steps: list[Any] = [np.full_like(value, settings.eps)] * len(args)
+        errors: list[Any | None] = [None] * len(args)
+    elif settings.method == "forward":
+        steps, estimates, errors, found_forward = along.ladders(args, noise, central=False)
+        found = [a & b for a, b in zip(found, found_forward)]
+    else:
+        steps, estimates, errors = step, central, error
+    tolerances = [settings.atol + settings.rtol * np.abs(e) for e in estimates]
+    kinks = along.kinks(args, step, tolerances)
+
+    at_kinks = [(node, at) for node, at in detail.kinks if at.any()]  # usually none
+    depends = {id(node): frozenset(ast.variables(node)) for node, _ in at_kinks}
+    finite_value = np.isfinite(value)
     checks: list[_Columns] = []
-    for name, autodiff, tangent in zip(wrt, detail.grads, forward):
-        arg = program.variables.index(name)
-        for node, at_kink in detail.kinks:
-            if name in depends[id(node)]:
-                plain &= ~at_kink
-        estimate, step, error, kink_step, found = _estimate(compiled, columns, arg, value, noise, settings)
+    plain: list[Any] = []
+    for i, (name, autodiff, tangent) in enumerate(zip(wrt, detail.grads, forward)):
+        estimate, tolerance = estimates[i], tolerances[i]
         abs_error = np.abs(autodiff - estimate)
         finite = np.isfinite(autodiff) & np.isfinite(estimate)
         agree = np.ones(value.shape, dtype=bool)
@@ -78,17 +93,14 @@ def _check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mappi
             abs_error = np.maximum(abs_error, np.abs(tangent - estimate))
             finite &= np.isfinite(tangent)
             agree = np.abs(autodiff - tangent) <= settings.atol + settings.rtol * np.abs(autodiff)
-        tolerance = settings.atol + settings.rtol * np.abs(estimate)
         agree &= abs_error <= tolerance
-        kink = _kink_gap(compiled, columns, arg, kink_step, value, tolerance)
-        plain &= found & agree & finite & ~kink
-        checks.append(_Columns(name, autodiff, tangent, estimate, abs_error, step, error))
-
-    checked: list[PointCheck | None] = [None] * len(points)
-    for i in np.flatnonzero(~plain).tolist():
-        checked[i] = check_point(program, f, points[i], wrt, settings, i)
-    _fill_plain(checked, points, value, checks)
-    return [c for c in checked if c is not None]
+        ok = finite_value & found[i] & agree & finite & ~kinks[i]
+        for node, at_kink in at_kinks:
+            if name in depends[id(node)]:
+                ok &= ~at_kink
+        plain.append(ok)
+        checks.append(_Columns(name, autodiff, tangent, estimate, abs_error, steps[i], errors[i]))
+    return _assemble(program, f, points, wrt, settings, first, value, checks, plain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,27 +116,34 @@ class _Columns:
     error_estimate: Any | None
 
 
-def _fill_plain(checked: list[PointCheck | None], points: Sequence[Mapping[str, float]],
-                value: Any, checks: Sequence[_Columns]) -> None:
-    """The PointCheck of every point that passed plainly (the empty places in ``checked``):
-    every number finite, so the largest errors are plain maxima."""
+def _assemble(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
+              wrt: Sequence[str], settings: CheckSettings, first: int, value: Any,
+              checks: Sequence[_Columns], plain: Sequence[Any]) -> list[PointCheck]:
+    """Every point's PointCheck: from the arrays where every variable passed plainly (every
+    number finite, so the largest errors are plain maxima); otherwise from the per-point check,
+    which computes only the variables that did not pass plainly, for their notes."""
     n = len(points)
-    relative = [np.where(c.abs_error == 0.0, 0.0, c.abs_error / np.abs(c.numeric))  # x/0 = inf
-                for c in checks]
-    lists = [(c.name, c.autodiff.tolist(), c.numeric.tolist(), c.abs_error.tolist(), rel.tolist(),
+    lists = [(c.name, c.autodiff.tolist(), c.numeric.tolist(), c.abs_error.tolist(),
+              np.where(c.abs_error == 0.0, 0.0, c.abs_error / np.abs(c.numeric)).tolist(),  # x/0 = inf
               c.step.tolist(), [None] * n if c.error_estimate is None else c.error_estimate.tolist(),
-              [None] * n if c.forward is None else c.forward.tolist())
-             for c, rel in zip(checks, relative)]
+              [None] * n if c.forward is None else c.forward.tolist(), ok.tolist())
+             for c, ok in zip(checks, plain)]
     values = value.tolist()
-    largest_gap = np.max([c.abs_error for c in checks], axis=0).tolist()
-    largest_rel = np.max(relative, axis=0).tolist()
-    for i, done in enumerate(checked):
-        if done is None:
+    every = np.logical_and.reduce([np.isfinite(value), *plain]).tolist()
+    checked: list[PointCheck] = []
+    for i, point in enumerate(points):
+        if every[i]:
             variables = tuple(VariableCheck(name, g[i], e[i], gap[i], rel[i], step[i], error[i], True,
                                             fwd[i])
-                              for name, g, e, gap, rel, step, error, fwd in lists)
-            checked[i] = PointCheck(i, dict(points[i]), values[i], variables, True,
-                                    largest_gap[i], largest_rel[i])
+                              for name, g, e, gap, rel, step, error, fwd, _ in lists)
+            checked.append(PointCheck(first + i, dict(point), values[i], variables, True,
+                                      _worst(v.abs_error for v in variables),
+                                      _worst(v.rel_error for v in variables)))
+            continue
+        done = {name: VariableCheck(name, g[i], e[i], gap[i], rel[i], step[i], error[i], True, fwd[i])
+                for name, g, e, gap, rel, step, error, fwd, ok in lists if ok[i]}
+        checked.append(check_point(program, f, point, wrt, settings, first + i, done))
+    return checked
 
 
 def _rounding_total(terms: Sequence[tuple[Any, Any]]) -> Any:
@@ -136,79 +155,123 @@ def _rounding_total(terms: Sequence[tuple[Any, Any]]) -> Any:
     return total
 
 
-def _moved(columns: Sequence[Any], arg: int, x: Any) -> list[Any]:
-    moved = list(columns)
-    moved[arg] = x
-    return moved
+_BUDGET = 1 << 24
+"""The most floats (128 MB) that one evaluation of f on arrays may make, counting an array
+of (points × rungs × variables) for every operation: the variables moved together in one
+call are as many as keep that under it.  (Operations that depend on none of them stay the
+size of the points, so the real peak is typically a fifth of this.)"""
 
 
-def _estimate(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
-              settings: CheckSettings) -> tuple[Any, Any, Any, Any, Any]:
-    """The numeric derivative in argument ``arg`` at every point, as in check's ``_estimate``:
-    (estimate, its step, its error estimate or None, the central ladder's step, which the kink
-    test starts from, and where all of it was found)."""
-    step, central, error, found = _ladder(compiled, columns, arg, value, noise, central=True)
-    if settings.eps is not None:
-        x = columns[arg]
-        up, down = x + settings.eps, x - settings.eps
-        found = found & (up != down)  # else the step is below the resolution of x
-        if settings.method == "forward":
-            down = x
-        f = compiled.values_at
-        estimate = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)
-        return estimate, np.full_like(x, settings.eps), None, step, found
-    if settings.method == "forward":
-        at, estimate, error, found_forward = _ladder(compiled, columns, arg, value, noise, central=False)
-        return estimate, at, error, step, found & found_forward
-    return central, step, error, step, found
+class _Along:
+    """f at points moved along one variable at a time, for many variables in one call.
 
+    A call moves a block of variables: variable b's column becomes an array of shape
+    (block, rows, points) holding x_b + h in its own slice and x_b elsewhere, and the other
+    columns stay as they are, so NumPy broadcasts them.  Checking n variables is then about
+    n × rows evaluations of f done as a few calls on arrays, instead of one call per rung
+    of each variable's ladder (which, with thousands of variables, was n² work in calls).
+    """
 
-def _ladder(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
-            central: bool) -> tuple[Any, Any, Any, Any]:
-    """check's ``_ladder`` at every point: the step, the difference and its error estimate at the
-    rung with the smallest estimated error, and where there was one; scaled to |x| where the
-    usual ladder finds nothing with a digit (:func:`autodiff_cli.check.differences.rescale`)."""
-    x = columns[arg]
-    step, d, error, found = _rungs(compiled, columns, arg, value, noise, central,
-                                   np.maximum(1.0, np.abs(x)))
-    again = np.flatnonzero(rescale(x, d, error, found))
-    if len(again):
-        part = [c[again] if np.ndim(c) else c for c in columns]
-        at_noise = np.broadcast_to(noise, x.shape)[again]
-        scaled = _rungs(compiled, part, arg, value[again], at_noise, central, np.abs(x[again]))
-        better = has_digits(scaled[1], scaled[2], scaled[3])
-        for whole, part_result in zip((step, d, error, found), scaled):
-            whole[again[better]] = part_result[better]
-    return step, d, error, found
+    def __init__(self, compiled: Compiled, columns: Sequence[Any], value: Any, nodes: int) -> None:
+        self.compiled, self.columns, self.value, self.nodes = compiled, list(columns), value, nodes
 
+    def blocks(self, args: Sequence[int], rows: int) -> list[list[int]]:
+        """Positions in ``args``, in blocks small enough for :data:`_BUDGET`."""
+        size = rows * len(self.value)
+        most = min(_BUDGET // max(1, size * self.nodes), int((_BUDGET / size) ** 0.5))
+        step = max(1, most)
+        return [list(range(i, min(i + step, len(args)))) for i in range(0, len(args), step)]
 
-def _rungs(compiled: Compiled, columns: Sequence[Any], arg: int, value: Any, noise: Any,
-           central: bool, scale: Any) -> tuple[Any, Any, Any, Any]:
-    """The best rung of the ladder ``scale``·10^-k at every point (:func:`best_rungs`)."""
-    x = columns[arg]
-    h = scale * _RUNGS
-    up, down = x + h, x - h
-    rungs = np.cumprod(up != down, axis=0).sum(axis=0)  # the ladder stops where x+h == x-h
-    if central:
-        f = compiled.values_at
-        d = (f(*_moved(columns, arg, up)) - f(*_moved(columns, arg, down))) / (up - down)  # D_k
-        distance = up - down
-    else:
-        d = (compiled.values_at(*_moved(columns, arg, up)) - value) / (up - x)
-        distance = up - x
-    return best_rungs(h, d, distance, noise, rungs)
+    def at(self, args: Sequence[int], moved: Any) -> Any:
+        """f where variable ``args[b]`` takes the values ``moved[b]`` (shape (block, rows, points))."""
+        columns = list(self.columns)
+        for b, arg in enumerate(args):
+            column = np.empty(moved.shape)
+            column[...] = self.columns[arg]
+            column[b] = moved[b]
+            columns[arg] = column
+        return self.compiled.values_at(*columns)
 
+    def ladders(self, args: Sequence[int], noise: Any, central: bool) -> tuple[list[Any], ...]:
+        """check's ``_ladder`` for each variable at every point: the step, the difference and
+        its error estimate at the rung with the smallest estimated error, and where there was
+        one; scaled to |x| where the usual ladder finds nothing with a digit
+        (:func:`autodiff_cli.check.differences.rescale`)."""
+        results: list[list[Any]] = [[], [], [], []]
+        for block in self.blocks(args, len(_RUNGS) * (2 if central else 1)):
+            xs = [self.columns[args[i]] for i in block]
+            for whole, part in zip(results, self._rungs([args[i] for i in block], noise, central,
+                                                        [np.maximum(1.0, np.abs(x)) for x in xs])):
+                whole.extend(part)
+        step, d, error, found = results
+        again = [i for i, arg in enumerate(args)
+                 if rescale(self.columns[arg], d[i], error[i], found[i]).any()]
+        for block in self.blocks(again, len(_RUNGS) * (2 if central else 1)):
+            chosen = [again[i] for i in block]
+            scaled = self._rungs([args[i] for i in chosen], noise, central,
+                                 [np.abs(self.columns[args[i]]) for i in chosen])
+            for j, i in enumerate(chosen):
+                x = self.columns[args[i]]
+                better = rescale(x, d[i], error[i], found[i]) & has_digits(scaled[1][j], scaled[2][j],
+                                                                            scaled[3][j])
+                for whole, part in zip(results, scaled):
+                    whole[i] = np.where(better, part[j], whole[i])
+        return step, d, error, found
 
-def _kink_gap(compiled: Compiled, columns: Sequence[Any], arg: int, step: Any, center: Any,
-              tolerance: Any) -> Any:
-    """check's ``_kink_gap`` at every point: where the one-sided differences disagree beyond
-    ``tolerance`` by the same amount, within a factor of 2, at 10 times the step, the step and
-    a tenth of it."""
-    x = columns[arg]
-    f = compiled.values_at
-    h = step * np.array([[10.0], [1.0], [0.1]])
-    up, down = x + h, x - h
-    right = (f(*_moved(columns, arg, up)) - center) / (up - x)
-    left = (center - f(*_moved(columns, arg, down))) / (x - down)
-    usable = np.all(up != down, axis=0) & np.all(np.isfinite(right) & np.isfinite(left), axis=0)
-    return kink_gaps(right, left, usable, tolerance)
+    def _rungs(self, args: Sequence[int], noise: Any, central: bool,
+               scales: Sequence[Any]) -> tuple[list[Any], ...]:
+        """The best rung of the ladders ``scale``·10^-k of a block of variables (:func:`best_rungs`)."""
+        k, n, r = len(args), len(self.value), len(_RUNGS)
+        x = np.stack([self.columns[a] for a in args])[:, None, :]  # (block, 1, points)
+        h = np.stack(scales)[:, None, :] * _RUNGS  # (block, rungs, points)
+        up, down = x + h, x - h
+        count = np.cumprod(up != down, axis=1).sum(axis=1)  # the ladder stops where x+h == x-h
+        if central:
+            values = self.at(args, np.concatenate([up, down], axis=1))
+            d = (values[:, :r] - values[:, r:]) / (up - down)  # D_k
+            distance = up - down
+        else:
+            d = (self.at(args, up) - self.value) / (up - x)
+            distance = up - x
+
+        def rungs_first(a: Any) -> Any:
+            return np.moveaxis(a, 1, 0).reshape(r, k * n)
+
+        found = best_rungs(rungs_first(h), rungs_first(d), rungs_first(distance), np.tile(noise, k),
+                           count.reshape(k * n))
+        return tuple(list(a.reshape(k, n)) for a in found)
+
+    def fixed(self, args: Sequence[int], eps: float, one_sided: bool,
+              found: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        """Each variable's difference at the fixed step ``eps`` (central, or forward with
+        ``one_sided``), and where it was found (the step is not below the resolution of x)."""
+        estimates: list[Any] = []
+        usable: list[Any] = []
+        for block in self.blocks(args, 2):
+            x = np.stack([self.columns[args[i]] for i in block])[:, None, :]
+            up, down = x + eps, (x if one_sided else x - eps)
+            values = self.at([args[i] for i in block], np.concatenate([up, down], axis=1))
+            estimates.extend((values[:, 0] - values[:, 1]) / (up - down)[:, 0])
+            usable.extend((x + eps != x - eps)[:, 0])
+        return estimates, [a & b for a, b in zip(found, usable)]
+
+    def kinks(self, args: Sequence[int], steps: Sequence[Any], tolerances: Sequence[Any]) -> list[Any]:
+        """check's ``_kink_gap`` for each variable at every point: where the one-sided
+        differences disagree beyond the tolerance by the same amount, within a factor of 2, at 10
+        times the step, the step and a tenth of it."""
+        gaps: list[Any] = []
+        n = len(self.value)
+        for block in self.blocks(args, 6):
+            k = len(block)
+            x = np.stack([self.columns[args[i]] for i in block])[:, None, :]
+            h = np.stack([steps[i] for i in block])[:, None, :] * np.array([[10.0], [1.0], [0.1]])
+            up, down = x + h, x - h
+            values = self.at([args[i] for i in block], np.concatenate([up, down], axis=1))
+            right = (values[:, :3] - self.value) / (up - x)
+            left = (self.value - values[:, 3:]) / (x - down)
+            usable = np.all(up != down, axis=1) & np.all(np.isfinite(right) & np.isfinite(left), axis=1)
+            gap = kink_gaps(np.moveaxis(right, 1, 0).reshape(3, k * n),
+                            np.moveaxis(left, 1, 0).reshape(3, k * n), usable.reshape(k * n),
+                            np.concatenate([tolerances[i] for i in block]))
+            gaps.extend(gap.reshape(k, n))
+        return gaps

@@ -7,9 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from .. import expr as ast
 from ..language.inputs import Assignment, check_names, resolve_point, resolve_wrt
-from .differences import float_function
+from .differences import FloatFunction, float_function
 from .point import check_point
 from .report import RANGE, CheckReport, CheckSettings, _badness, _worst
+
+ON_ARRAYS = 16
+"""A single point with this many variables to check, or more, is checked on arrays as many
+points are (:mod:`autodiff_cli.check.points`): each variable's ladder of steps is some 36
+evaluations of f, which on plain floats cost n² work for n variables; on arrays, the
+variables' ladders are evaluated together, in a few calls.  (Below it, f is evaluated on
+plain floats, whose last bits NumPy's transcendental functions may not match.)"""
 
 
 def batchable(settings: CheckSettings) -> bool:
@@ -26,6 +33,19 @@ def sample_points(variables: Sequence[str], fixed: Mapping[str, float], count: i
     low, high = bounds
     return [{name: fixed[name] if name in fixed else generator.uniform(low, high)
              for name in variables} for _ in range(count)]
+
+
+def _when_needed(program: ast.Program) -> FloatFunction:
+    """:func:`float_function`, compiled at its first call: the check on arrays calls it only
+    for the points it hands to the per-point check."""
+    compiled: list[FloatFunction] = []
+
+    def f(*values: float) -> float:
+        if not compiled:
+            compiled.append(float_function(program))
+        return compiled[0](*values)
+
+    return f
 
 
 def check_program(program: ast.Program, assignments: Iterable[Assignment],
@@ -49,12 +69,12 @@ def check_program(program: ast.Program, assignments: Iterable[Assignment],
         drawn = tuple(v for v in program.variables if v not in named)
         points = sample_points(program.variables, fixed, settings.points, settings.seed,
                                settings.sample_range)
-    f = float_function(program)
-    if settings.points is not None and batchable(settings):
+    if batchable(settings) and (settings.points is not None or len(names) >= ON_ARRAYS):
         from .points import check_points  # NumPy: imported only for many points
 
-        checked = check_points(program, f, points, names, settings)
+        checked = check_points(program, _when_needed(program), points, names, settings)
     else:
+        f = float_function(program)
         checked = [check_point(program, f, point, names, settings, i) for i, point in enumerate(points)]
     checked.sort(key=lambda p: (p.ok, -_badness(p, settings)))
     return CheckReport(program.source, settings, names, tuple(checked),

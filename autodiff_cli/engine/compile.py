@@ -92,7 +92,7 @@ class Compiled:
         import numpy as np
 
         arrays = [np.asarray(c, dtype=dtype or np.float64) for c in columns]
-        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        shape = np.broadcast_shapes(*{a.shape for a in arrays})  # thousands of columns, few shapes
         with np.errstate(all="ignore"):
             results = self._numpy().functions[function](*arrays)
 

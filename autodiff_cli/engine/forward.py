@@ -66,15 +66,94 @@ def _sweep(order: Sequence[ast.Expr], point: Mapping[str, Any], seed: str | None
     return pairs[id(order[-1])]
 
 
+_BUDGET = 1 << 23
+"""The most floats (64 MB) of tangents that one sweep on arrays keeps: a sweep carries the
+tangents of as many variables as keep (nodes × points × variables) under it."""
+
+
 def forward_gradient_arrays(program: ast.Program, columns: Mapping[str, Any],
                             wrt: Sequence[str]) -> tuple[Any, ...]:
     """Forward mode at many points at once: one array of partial derivatives per name in
-    ``wrt``, from one sweep per variable over NumPy arrays (one per variable in ``columns``)."""
-    from ..ops import array_algebra, array_form
+    ``wrt``, from NumPy arrays (one per variable in ``columns``).
+
+    Each sweep carries a block of variables' tangents together, one row per variable, so
+    n variables cost a few sweeps rather than n.  A row is what a sweep of its own would
+    give, bit for bit: an argument that does not depend on the row's variable is skipped,
+    rule and all, as a sweep seeded with that variable alone skips it (rows track which
+    variables reach each node).
+    """
+    import numpy as np
+
+    from ..ops import array_algebra
 
     order = ast.postorder(program.result)
-    m = array_algebra()
-    return tuple(_sweep(order, columns, name, array_form, m)[1] for name in wrt)
+    shape = np.broadcast_shapes(*{np.shape(c) for c in columns.values()})
+    size = max(1, int(np.prod(shape)))
+    block = max(1, _BUDGET // (len(order) * size))
+    tangents: list[Any] = []
+    for start in range(0, len(wrt), block):
+        tangents.extend(_block_sweep(order, columns, wrt[start:start + block], array_algebra()))
+    return tuple(tangents)
+
+
+def _block_sweep(order: Sequence[ast.Expr], columns: Mapping[str, Any], seeds: Sequence[str],
+                 m: Any) -> list[Any]:
+    """The tangents of the last node of ``order`` along each of ``seeds`` (arrays, or 0.0)."""
+    import numpy as np
+
+    from ..ops import array_form
+
+    k = len(seeds)
+    row = {name: i for i, name in enumerate(seeds)}
+    # Each node: (value, tangent, reached); reached is None where no seed reaches the node (its
+    # tangent is then 0.0, skipped), else which rows it reaches, and the tangent has a row per seed.
+    nodes: dict[int, tuple[Any, Any, Any]] = {}
+
+    def rows(reached: Any, like: Any) -> Any:
+        return reached.reshape((k,) + (1,) * max(0, np.ndim(like) - 1))
+
+    for node in order:
+        if isinstance(node, ast.Apply):
+            args = [nodes[id(a)] for a in node.args]
+            values = [value for value, _, _ in args]
+            out = array_form(node.op)(*values)
+            total, started = None, np.zeros(k, dtype=bool)
+            if node.op.tangent is not None:  # the entry's own rule: rows not reached get 0.0
+                reaching = [reached for _, _, reached in args if reached is not None]
+                if reaching:
+                    total = node.op.tangent(m, values, [tangent for _, tangent, _ in args], out)
+                    started = np.logical_or.reduce(reaching)
+                nodes[id(node)] = (out, 0.0, None) if total is None else (out, total, started)
+                continue
+            for rule, (_, tangent, reached) in zip(node.op.partials, args):
+                if reached is None:
+                    continue
+                term = rule(m, *values, out) * tangent
+                if total is None:
+                    total = term if reached.all() else np.where(rows(reached, term), term, 0.0)
+                elif reached.all() and started.all():
+                    total = total + term
+                else:
+                    summed = np.where(rows(started, term), total + term, term)
+                    total = np.where(rows(reached, summed), summed, total)
+                started = started | reached
+            nodes[id(node)] = (out, 0.0, None) if total is None else (out, total, started)
+        elif isinstance(node, ast.Var):
+            value = columns[node.name]
+            if node.name in row:
+                reached = np.zeros(k, dtype=bool)
+                reached[row[node.name]] = True
+                seed = np.zeros((k,) + (1,) * np.ndim(value))
+                seed[row[node.name]] = 1.0
+                nodes[id(node)] = (value, seed, reached)
+            else:
+                nodes[id(node)] = (value, 0.0, None)
+        else:
+            nodes[id(node)] = (node.value, 0.0, None)
+    _, tangent, reached = nodes[id(order[-1])]
+    if reached is None:
+        return [0.0] * k
+    return [tangent[i] if reached[i] else 0.0 for i in range(k)]
 
 
 def forward_gradient_at(program: ast.Program, point: Mapping[str, float],
