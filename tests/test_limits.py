@@ -118,3 +118,94 @@ def test_diff_refuses_an_order_past_the_limit_on_the_command_line(monkeypatch: p
     out = runner.invoke(app, ["diff", "x^x", "--order", "14"])
     assert out.exit_code == 2
     assert "grows past 5,000 nodes at order 9 of 14" in out.stderr and "--order" in out.stderr
+
+
+# ---------------------------------------------------------------- checks at many points
+
+
+def test_too_many_points_are_refused_before_any_is_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autodiff_cli.check import check
+    from autodiff_cli.check import program as check_program
+    from autodiff_cli.check.report import MAX_CHECKED, CheckSettings
+
+    def no_drawing(*args: object) -> None:
+        raise AssertionError("points were drawn")
+
+    monkeypatch.setattr(check_program, "_draw", no_drawing)
+    with pytest.raises(LimitError) as caught:
+        check("sin(x)*y + x^2", settings=CheckSettings(points=10_000_000))
+    message = str(caught.value)
+    assert f"past the limit of {MAX_CHECKED:,}" in message and "MAX_CHECKED" in message
+    assert "'points' 10,000,000 with 2 variables" in message
+    assert f"check at most {MAX_CHECKED // 2:,} points" in message
+
+
+def test_the_limit_counts_the_variables_checked() -> None:
+    from autodiff_cli.check import check
+    from autodiff_cli.check.report import MAX_CHECKED, CheckSettings
+
+    with pytest.raises(LimitError):
+        check("x*y*z", settings=CheckSettings(points=MAX_CHECKED // 3 + 1))
+    report = check("x*y*z", wrt="x", settings=CheckSettings(points=10))  # one variable checked
+    assert report.ok and len(report.points) == 10
+
+
+def test_the_command_line_names_the_option() -> None:
+    from .helpers import app, runner
+
+    out = runner.invoke(app, ["check", "sin(x)*y", "--points", "10000000"])
+    assert out.exit_code == 2
+    assert "--points 10,000,000 with 2 variables" in out.stderr and "MAX_CHECKED" in out.stderr
+
+
+def test_points_are_checked_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arrays hold a chunk's points, and the report is the one made all at once."""
+    import numpy as np
+
+    from autodiff_cli.check import check
+    from autodiff_cli.check import points as on_arrays
+    from autodiff_cli.check.report import CheckSettings
+    from autodiff_cli.engine.compile import Compiled
+
+    at = CheckSettings(points=1000, seed=4, sample_range=(-1.0, 1.0))
+    source = "log(x + 1.5)*y + abs(x - 0.3)"  # some points go to the check on floats
+    whole = check(source, settings=at)
+    largest = [0]
+    real = Compiled.values_at
+
+    def counted(self: Compiled, *columns: object, dtype: object = None) -> object:
+        values = real(self, *columns, dtype=dtype)
+        largest[0] = max(largest[0], int(np.size(values)))
+        return values
+
+    monkeypatch.setattr(on_arrays, "CHUNK", 64)
+    monkeypatch.setattr(Compiled, "values_at", counted)
+    chunked = check(source, settings=at)
+    assert repr(chunked) == repr(whole)
+    assert largest[0] <= 2 * 30 * 64  # both variables, 30 rows each, a chunk of points
+    assert sorted(p.index for p in chunked.points) == list(range(1000))
+
+
+def test_the_json_of_many_points_is_written_a_point_at_a_time() -> None:
+    import json
+
+    from autodiff_cli.check import check
+    from autodiff_cli.check.report import CheckSettings
+    from autodiff_cli.render.json import check_json, check_json_parts
+
+    report = check("log(x)*y", settings=CheckSettings(points=50, sample_range=(-1.0, 2.0)))
+    parts = list(check_json_parts(report))
+    assert len(parts) == 50 + 2
+    data = json.loads(check_json(report))
+    assert len(data["points"]) == 50 and data["failures"] == report.failures > 0
+    assert [p["index"] for p in data["points"]] == [p.index for p in report.points]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced this way on Linux")
+def test_the_most_points_fit_in_bounded_memory_json_and_all() -> None:
+    """250,000 points of two variables (the limit), as JSON, in 900 MB of address space: the
+    JSON of a million points took 4 GB, as its whole text and a copy of the report as data."""
+    done = run_limited(["check", "sin(x)*y + x^2", "--points", "250000", "--json"], 900 << 20)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count('"index": ') == 250_000

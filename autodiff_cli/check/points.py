@@ -41,6 +41,16 @@ _RUNGS = np.asarray(LADDER)[:, None]
 """The ladder's steps relative to max(1, |x|), as a column: one row per rung."""
 
 
+CHUNK = 16_384
+"""The most points whose arrays are made at once (fewer for a large program: :func:`chunk`)."""
+
+
+def chunk(program: ast.Program) -> int:
+    """How many points to check on arrays at a time: the arrays of one variable's ladder (30
+    rows per point) for every node of the program stay within :data:`_BUDGET`."""
+    return max(1, min(CHUNK, _BUDGET // (30 * ast.count_nodes(program.result))))
+
+
 def check_points(program: ast.Program, f: FloatFunction, points: Sequence[Mapping[str, float]],
                  wrt: Sequence[str], settings: CheckSettings, first: int = 0) -> list[PointCheck]:
     """:func:`autodiff_cli.check.check_point` at every point, in the order given; the points'

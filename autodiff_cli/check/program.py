@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .. import expr as ast
+from ..errors import LimitError, option
 from ..language.inputs import Assignment, check_names, resolve_point, resolve_wrt
 from .differences import FloatFunction, float_function
 from .point import check_point
-from .report import RANGE, CheckReport, CheckSettings, _badness, _worst
+from .report import MAX_CHECKED, RANGE, CheckReport, CheckSettings, PointCheck, _badness, _worst
 
 ON_ARRAYS = 16
 """A single point with this many variables to check, or more, is checked on arrays as many
@@ -29,10 +31,17 @@ def batchable(settings: CheckSettings) -> bool:
 def sample_points(variables: Sequence[str], fixed: Mapping[str, float], count: int, seed: int,
                   bounds: tuple[float, float] = RANGE) -> list[dict[str, float]]:
     """``count`` points: the ``fixed`` values, the other variables uniform in ``bounds``."""
+    return list(_draw(variables, fixed, count, seed, bounds))
+
+
+def _draw(variables: Sequence[str], fixed: Mapping[str, float], count: int, seed: int,
+          bounds: tuple[float, float]) -> Iterator[dict[str, float]]:
+    """:func:`sample_points`, one at a time."""
     generator = random.Random(seed)
     low, high = bounds
-    return [{name: fixed[name] if name in fixed else generator.uniform(low, high)
-             for name in variables} for _ in range(count)]
+    for _ in range(count):
+        yield {name: fixed[name] if name in fixed else generator.uniform(low, high)
+               for name in variables}
 
 
 def _when_needed(program: ast.Program) -> FloatFunction:
@@ -58,21 +67,30 @@ def check_program(program: ast.Program, assignments: Iterable[Assignment],
     """
     settings = settings or CheckSettings()
     names = resolve_wrt(program.variables, wrt)
+    if settings.points is not None and settings.points * len(names) > MAX_CHECKED:
+        raise LimitError(
+            f"{option('points')} {settings.points:,} with {len(names):,} variables to check would be "
+            f"{settings.points * len(names):,} derivatives, past the limit of {MAX_CHECKED:,} "
+            "(MAX_CHECKED in autodiff_cli.check.report): the report keeps every point; check "
+            f"at most {max(1, MAX_CHECKED // max(1, len(names))):,} points")
     given = list(assignments)
     drawn: tuple[str, ...] = ()
     if settings.points is None:
-        points = [resolve_point(program.variables, given)]
+        points: Iterator[dict[str, float]] = iter([resolve_point(program.variables, given)])
     else:
         check_names([name for name, _ in given], program.variables, "given a value")
         named = {name for name, _ in given}
         fixed = resolve_point([v for v in program.variables if v in named], given)
         drawn = tuple(v for v in program.variables if v not in named)
-        points = sample_points(program.variables, fixed, settings.points, settings.seed,
-                               settings.sample_range)
+        points = _draw(program.variables, fixed, settings.points, settings.seed, settings.sample_range)
+    checked: list[PointCheck] = []
     if batchable(settings) and (settings.points is not None or len(names) >= ON_ARRAYS):
-        from .points import check_points  # NumPy: imported only for many points
+        from .points import check_points, chunk  # NumPy: imported only for many points
 
-        checked = check_points(program, _when_needed(program), points, names, settings)
+        f = _when_needed(program)
+        size = chunk(program)
+        while part := list(itertools.islice(points, size)):  # a chunk's arrays at a time
+            checked += check_points(program, f, part, names, settings, len(checked))
     else:
         f = float_function(program)
         checked = [check_point(program, f, point, names, settings, i) for i, point in enumerate(points)]

@@ -4,7 +4,7 @@ numbers as the strings "nan", "inf" and "-inf" (which adcli reads back)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import command_line_spelling
@@ -67,6 +67,12 @@ def _variable_json(check: VariableCheck) -> dict[str, Any]:
 
 def check_json(report: CheckReport) -> str:
     """The whole report: the verdict and largest errors first, then every point, worst first."""
+    return "".join(check_json_parts(report))
+
+
+def check_json_parts(report: CheckReport) -> Iterator[str]:
+    """:func:`check_json` in pieces, a point at a time: a report of many points is written
+    without its whole text (or a copy of it as plain data) in memory."""
     settings = report.settings
     head: dict[str, Any] = {
         "ok": report.ok,
@@ -83,17 +89,19 @@ def check_json(report: CheckReport) -> str:
     }
     if settings.points is not None:
         head.update(seed=settings.seed, range=list(settings.sample_range), drawn=list(report.drawn))
-    head["points"] = [{
-        "index": point.index,
-        "point": point.point,
-        "value": point.value,
-        "ok": point.ok,
-        "max_abs_error": point.max_abs_error,
-        "max_rel_error": point.max_rel_error,
-        "note": point.note,
-        "variables": {v.name: _variable_json(v) for v in point.variables},
-    } for point in report.points]
-    return to_json(head)
+    yield to_json(head)[:-1] + ', "points": ['
+    for i, point in enumerate(report.points):
+        yield (", " if i else "") + to_json({
+            "index": point.index,
+            "point": point.point,
+            "value": point.value,
+            "ok": point.ok,
+            "max_abs_error": point.max_abs_error,
+            "max_rel_error": point.max_rel_error,
+            "note": point.note,
+            "variables": {v.name: _variable_json(v) for v in point.variables},
+        })
+    yield "]}"
 
 
 def descent_json(result: DescentResult) -> str:
