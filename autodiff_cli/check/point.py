@@ -67,9 +67,9 @@ def _kink_gap(f: FloatFunction, values: Sequence[float], arg: int, step: float, 
 def _kink_ops(graph: Graph) -> list[tuple[str, frozenset[str]]]:
     """Operations evaluated exactly at a kink: their description and the variables they depend on."""
     found: list[tuple[str, frozenset[str]]] = []
-    for node in graph.order:
+    for node, scalar in zip(graph.order, graph.made):
         if isinstance(node, ast.Apply) and node.op.kink is not None:
-            values = [graph.scalars[id(a)].data for a in node.args]
+            values = [a.data for a in scalar.inputs]
             if node.op.kink(*values):
                 found.append((_describe(node, values), frozenset(ast.variables(node))))
     return found
@@ -86,9 +86,8 @@ def rounding_error(graph: Graph) -> float:
     inside ``log(1 + t)`` for tiny t, where f's computed values are coarse.
     """
     total = 0.0
-    for node in graph.order:
+    for node, scalar in zip(graph.order, graph.made):
         if isinstance(node, ast.Apply):
-            scalar = graph.scalars[id(node)]
             if scalar.requires_grad and scalar.grad:
                 total += abs(scalar.data * scalar.grad)
     return _EPS * total

@@ -112,11 +112,11 @@ class Compiled:
             kinks = tuple_text([emitter.call(k.test, k.args) for k in tape.kinks])
             forward = emitter.lines(tape.forward)
             both = indent(forward + emitter.lines(tape.reverse), 1)
-            source = (f"def value_and_grad({args}):\n{both}    return {tape.output}, {grads}\n\n"
-                      f"def value({args}):\n{indent(forward, 1)}    return {tape.output}\n\n"
-                      f"def inspect({args}):\n{both}"
-                      f"    return {tape.output}, {grads}, {terms}, {kinks}\n")
-            defined = define(source, emitter.ns.values)
+            sources = [f"def value_and_grad({args}):\n{both}    return {tape.output}, {grads}\n",
+                       f"def value({args}):\n{indent(forward, 1)}    return {tape.output}\n",
+                       f"def inspect({args}):\n{both}"
+                       f"    return {tape.output}, {grads}, {terms}, {kinks}\n"]
+            defined = define(sources, emitter.ns.values)
             self._lazy["numpy"] = _NumpyFlavour(
                 {name: defined[name] for name in ("value_and_grad", "value", "inspect")},
                 tuple(k.node for k in tape.kinks))
@@ -163,34 +163,35 @@ def _compile(program: ast.Program, names: tuple[str, ...]) -> Compiled:
     args = ", ".join(tape.params)
     grads = tuple_text(tape.adjoints)
     forward = fast.lines(tape.forward)
-    source = (
+    sources = [
         f"def value_and_grad({args}):\n"
         "    try:\n"
         + indent(forward + fast.lines(tape.reverse), 2)
         + f"    except {FALLBACK}:\n"
         f"        return _safe_value_and_grad({args})\n"
-        f"    return {tape.output}, {grads}\n\n"
+        f"    return {tape.output}, {grads}\n",
         f"def value({args}):\n"
         "    try:\n"
         + indent(forward, 2)
         + f"    except {FALLBACK}:\n"
         f"        return _safe_value({args})\n"
-        f"    return {tape.output}\n"
-    )
-    namespace = define(source, fast.ns.values)
+        f"    return {tape.output}\n",
+    ]
+    source = "\n".join(sources)
+    namespace = define(sources, fast.ns.values)
 
     def define_safe() -> None:
         safe = Emitter("safe", tape, Namespace())
         safe_forward = safe.lines(tape.forward)
-        safe_source = (
+        safe_sources = [
             f"def _safe_value_and_grad({args}):\n"
             + indent(safe_forward + safe.lines(tape.reverse), 1)
-            + f"    return {tape.output}, {grads}\n\n"
+            + f"    return {tape.output}, {grads}\n",
             f"def _safe_value({args}):\n"
             + indent(safe_forward, 1)
-            + f"    return {tape.output}\n"
-        )
-        defined = define(safe_source, safe.ns.values)
+            + f"    return {tape.output}\n",
+        ]
+        defined = define(safe_sources, safe.ns.values)
         namespace["_safe_value_and_grad"] = defined["_safe_value_and_grad"]
         namespace["_safe_value"] = defined["_safe_value"]
 

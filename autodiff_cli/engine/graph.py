@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import expr as ast
 from ..ops import FLOAT
@@ -21,12 +21,22 @@ class Graph:
 
     output: Scalar
     leaves: dict[str, Scalar]
-    scalars: dict[int, Scalar]
-    """``id(ast node)`` to its Scalar."""
     order: tuple[ast.Expr, ...]
     """The AST nodes in evaluation order."""
+    made: tuple[Scalar, ...]
+    """Each node's Scalar, in the order of ``order``."""
     first_nonfinite_index: int | None = None
     """Where in ``order`` the first inf or nan value appeared, if anywhere."""
+    _by_id: dict[int, Scalar] = field(default_factory=dict, repr=False)
+
+    @property
+    def scalars(self) -> dict[int, Scalar]:
+        """``id(ast node)`` to its Scalar: made on first use (the views and the check's notes
+        look nodes up; the gradient alone does not need it, and it is a dict entry and an
+        integer object per node, kept as long as the graph)."""
+        if not self._by_id and self.order:
+            self._by_id.update(zip(map(id, self.order), self.made))
+        return self._by_id
 
 
 def build_graph(program: ast.Program, point: Mapping[str, float],
@@ -55,7 +65,8 @@ def build_graph(program: ast.Program, point: Mapping[str, float],
         if first_bad is None and value - value != 0.0:  # inf or nan, without a call
             first_bad = index
         scalars[id(node)] = made
-    return Graph(scalars[id(program.result)], leaves, scalars, tuple(order), first_bad)
+    output = scalars[id(program.result)]
+    return Graph(output, leaves, tuple(order), tuple(scalars.values()), first_bad)
 
 
 def _describe(node: ast.Apply, values: list[float]) -> str:
