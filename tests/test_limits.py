@@ -260,3 +260,47 @@ def test_the_gradient_keeps_no_table_of_nodes() -> None:
         tracemalloc.stop()
     nodes = len(graph.order)
     assert kept / nodes < 250, f"{kept / nodes:.0f} bytes a node"  # 283 with the table
+
+
+# ---------------------------------------------------------------- compiling
+
+
+def test_a_program_too_large_to_compile_is_refused_before_its_tape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autodiff_cli import grad
+    from autodiff_cli.check import check
+    from autodiff_cli.engine import tape
+    from autodiff_cli.engine.compile import compile_program
+
+    from .helpers import app, runner
+
+    monkeypatch.setattr(tape, "MAX_COMPILED_NODES", 100)
+    text = " + ".join(f"sin(x{i})" for i in range(40))  # 119 nodes
+    with pytest.raises(LimitError) as caught:
+        compile_program(parse(text))
+    assert "119 nodes, too many to compile: the limit is 100 (MAX_COMPILED_NODES" in str(caught.value)
+    point = {f"x{i}": 0.5 for i in range(40)}
+    assert grad(text, **point).value == pytest.approx(40 * 0.479425538604203)  # grad does not compile
+    with pytest.raises(LimitError):
+        check(text, **point)  # 40 variables: checked on arrays, compiled
+    out = runner.invoke(app, ["check", text, "--points", "3"])
+    assert out.exit_code == 2 and "MAX_COMPILED_NODES" in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced this way on Linux")
+def test_a_four_megabyte_expression_does_not_take_the_machine(tmp_path: Path) -> None:
+    """4 MB of text (785,000 nodes): checking it took more than 6 GB while compiling; now it
+    is refused after parsing, in 600 MB of address space, and its grad fits there too."""
+    terms, size, i = [], 0, 0
+    while size < 3_900_000:
+        terms.append(f"sin(x{i % 500} + {i})*x{(i * 7) % 500}")
+        size += len(terms[-1]) + 3
+        i += 1
+    path = tmp_path / "big.adx"
+    path.write_text(" + ".join(terms), encoding="utf-8")
+    done = run_limited(["check", "--file", str(path), "--points", "1"], 600 << 20)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "too many to compile" in done.stderr
+    point = [arg for j in range(500) for arg in (f"--x{j}", "0.5")]
+    done = run_limited(["grad", "--file", str(path), *point, "--json"], 600 << 20)
+    assert done.returncode == 0, done.stderr[-2000:]

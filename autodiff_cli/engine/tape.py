@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .. import expr as ast
+from ..errors import LimitError
 from ..ops import OPS, Arithmetic, Op, algebra
 
 
@@ -184,12 +185,33 @@ class _Builder:
 # ---------------------------------------------------------------- building a tape
 
 
+MAX_COMPILED_NODES = 150_000
+"""The largest program compiled to straight-line code (checks, descents, plots, fits).
+
+CPython's compiler holds the syntax tree of what it compiles, about 3.3 KB a line while it
+runs, and a program's value-and-gradient function is one or two lines a node: 7.6 KB a node
+at the peak for a chain (4.5 for a sum), 11 KB for the NumPy flavour a check uses.  A 4 MB
+expression (940,000 nodes) took more than 6 GB before it was stopped.  150,000 nodes keep
+that near 1-2 GB, and take in the 100,000-node benchmarks.  ``adcli grad``, ``graph`` and
+``hessian`` do not compile.  A Python caller may raise it before compiling."""
+
+
 def build_tape(program: ast.Program, wrt: Sequence[str], inspect: bool = False) -> Tape:
     """The forward and reverse equations of ``program``; with ``inspect``, also what a
-    gradient check reads (``Tape.rounding`` and ``Tape.kinks``)."""
+    gradient check reads (``Tape.rounding`` and ``Tape.kinks``).
+
+    Raises:
+        LimitError: the program has more than :data:`MAX_COMPILED_NODES` nodes.
+    """
     builder = _Builder()
     m = builder.algebra
     order = ast.postorder(program.result)
+    if len(order) > MAX_COMPILED_NODES:
+        raise LimitError(
+            f"the program has {len(order):,} nodes, too many to compile: the limit is "
+            f"{MAX_COMPILED_NODES:,} (MAX_COMPILED_NODES in autodiff_cli.engine.tape), as CPython's "
+            "compiler takes some 3 to 11 KB a node while it runs; grad, graph and hessian work "
+            "on larger programs without compiling them")
     position = {id(node): i for i, node in enumerate(order)}
     params = tuple(f"v{i}" for i in range(len(program.variables)))
     param_of = dict(zip(program.variables, params))
