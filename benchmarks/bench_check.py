@@ -157,4 +157,33 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
                            ["check", "time (best)", "per point", "× adcli check", "largest difference"],
                            rows))
         results[key] = {name: s.best for name, s in got.items()}
+    results["many"] = many_variables(report, settings)
+    return results
+
+
+def chain(n: int) -> tuple[str, dict[str, float]]:
+    """Σ (x_i - 1)²·sin(x_{i+1}), n variables coupled in a ring, at a point in (0, 1)."""
+    text = " + ".join(f"(x{i} - 1)^2*sin(x{(i + 1) % n})" for i in range(n))
+    return text, {f"x{i}": 0.1 + 0.8 * ((i * 37) % 101) / 101 for i in range(n)}
+
+
+def many_variables(report: Report, settings: Settings) -> dict[str, float]:
+    """One point with many variables: each variable's ladder and kink test (36 evaluations of f),
+    evaluated for blocks of variables together on arrays."""
+    from autodiff_cli import clear_caches
+    from autodiff_cli.check import check
+
+    rows, results = [], {}
+    for n in (300, 3000):
+        text, point = chain(n)
+        for mode in ("reverse", "forward"):
+            def run(text: str = text, point: dict[str, float] = point, mode: Any = mode) -> tuple[float, Any]:
+                clear_caches()
+                return timed(lambda: float(check(text, settings=CheckSettings(mode=mode), **point).ok))
+            series = interleave({"check": run}, 1 if n > 1000 else max(1, settings.repeats))["check"]
+            results[f"{n}-{mode}"] = series.best
+            rows.append([f"{n:,}", mode, fmt_time(series.best), fmt_time(series.best / n),
+                         "pass" if series.payloads[-1] == 1.0 else "FAIL"])
+    report.table(Table("One point, many variables: Σ (x_i - 1)²·sin(x_{i+1}) (parse, compile and check, "
+                       "in the library)", ["variables", "mode", "time", "per variable", "result"], rows))
     return results

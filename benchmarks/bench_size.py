@@ -39,7 +39,17 @@ def deep(nodes: int) -> tuple[str, dict[str, float]]:
     return "sin(x + " * levels + "x" + ")" * levels, {"x": 0.5}
 
 
-SHAPES: dict[str, Callable[[int], tuple[str, dict[str, float]]]] = {"wide": wide, "deep": deep}
+def terms(nodes: int) -> tuple[str, dict[str, float]]:
+    """sin(x0)*x0 + sin(x1)*x7 + ...: the issue's sum of sin(xi)*xj, four nodes per term (its
+    sine, product, addition and variable) and one variable more than terms: 100,000 nodes are
+    25,000 terms, 175,000 tokens, over 25,001 variables."""
+    count = nodes // 4
+    return (" + ".join(f"sin(x{i})*x{(i * 7) % (count + 1)}" for i in range(count)),
+            {f"x{i}": 0.5 for i in range(count + 1)})
+
+
+SHAPES: dict[str, Callable[[int], tuple[str, dict[str, float]]]] = {"wide": wide, "deep": deep,
+                                                                      "terms": terms}
 STAGES = ("parse", "build", "backward", "grad total", "compile", "compiled call")
 
 
@@ -124,12 +134,15 @@ def whole_process(settings: Settings, path: str, point: dict[str, float]) -> tup
 def run(report: Report, settings: Settings) -> dict[Any, Any]:
     report.heading("3. grad of large expressions")
     report.note("wide = sin(x0) + sin(x1) + ... (a third as many variables as nodes); deep = "
-                "sin(x + sin(x + ... x)) (one variable, nested as deep as the chain). Stages in one process, "
+                "sin(x + sin(x + ... x)) (one variable, nested as deep as the chain); terms = sin(x0)*x0 + "
+                "sin(x1)*x7 + ... (a quarter as many terms as nodes, over as many variables plus one: at "
+                "100,000 nodes, the issue's 175,000-token input). Stages in one process, "
                 "best of the rounds: parse (text to AST), build (the Scalar graph at a point), backward, "
                 "compile (compile_program: straight-line value-and-gradient code), compiled call (one "
                 "value_and_grad). Memory: peak of Python allocations (tracemalloc) during "
                 "parse+build+backward and during compile. Whole process: `adcli grad --file F --x0 0.5 ... "
-                "--json`, wall time (best of up to 3 runs) and peak RSS.")
+                "--json`, wall time (best of up to 3 runs) and peak RSS. Bytes a node: the peak divided "
+                "by the nodes.")
     results: dict[tuple[str, int], dict[str, Any]] = {}
     directory = tempfile.mkdtemp(prefix="adcli-bench-")
     atexit.register(shutil.rmtree, directory, True)
@@ -155,12 +168,14 @@ def run(report: Report, settings: Settings) -> dict[Any, Any]:
                                       "variables": len(point)}
             rows.append([shape, f"{nodes:,}", f"{len(point):,}",
                          *[fmt_time(best[s]) if s in best else "skipped" for s in STAGES],
-                         f"{grad_peak / 2**20:.1f} MiB",
+                         f"{grad_peak / 2**20:.1f} MiB", f"{grad_peak / nodes:,.0f}",
                          f"{compile_peak / 2**20:.1f} MiB" if compile_peak >= 0 else "skipped",
+                         f"{compile_peak / nodes:,.0f}" if compile_peak >= 0 else "",
                          fmt_time(wall), f"{rss / 1024:.0f} MiB"])
             print(f"  {shape} {nodes:,} nodes done", flush=True)
     report.table(Table("Stages by size", ["shape", "nodes", "variables", *STAGES, "peak (grad)",
-                                         "peak (compile)", "whole process", "peak RSS"], rows))
+                                         "bytes a node", "peak (compile)", "bytes a node",
+                                         "whole process", "peak RSS"], rows))
 
     rows = []
     sizes = settings.sizes
