@@ -147,6 +147,14 @@ class VariableError(AdcliError):
     """A variable without a value, a value for no variable, or a value given twice."""
 
 
+class UnknownVariableError(VariableError):
+    """A value given for a name that is not one of the expression's variables."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class ValueInputError(AdcliError):
     """A value on the command line that is not a constant expression."""
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import (
+    UnknownVariableError,
     ValueInputError,
     VariableError,
     did_you_mean,
@@ -49,9 +50,9 @@ def check_names(names: Iterable[str], variables: Sequence[str], what: str) -> No
             raise VariableError(f"'{name}' is a constant ({CONSTANTS[name]!r}), not a variable; "
                                 f"it cannot be {what}")
         if name not in known:
-            raise VariableError(
+            raise UnknownVariableError(
                 f"the expression has no variable '{name}'{did_you_mean(name, variables)} "
-                f"(its variables: {_listing(variables)})")
+                f"(its variables: {_listing(variables)})", name)
 
 
 def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
