@@ -450,3 +450,29 @@ def test_the_loop_source_holds_no_user_text(optimizer: str) -> None:
     assert list(descent.result.point) == ["payload_one", "r", "rows", "step"]
     assert list(descent.result.point.values()) == list(reference.result.point.values())
     assert descent.records == reference.records
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-O", "adam", "--beta1", "1"], "--beta1 must be at least 0 and below 1, got 1.0"),
+    (["-O", "adam", "--beta2", "1"], "--beta2 must be at least 0 and below 1, got 1.0"),
+    (["--lr", "nan"], "--lr must be a finite number, at least 0, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number, at least 0, got inf"),
+    (["-O", "momentum", "--momentum", "nan"], "--momentum must be a finite number"),
+    (["-O", "rmsprop", "--alpha", "nan"], "--alpha must be from 0 to 1, got nan"),
+    (["--tol", "nan"], "--tol must be a finite number, at least 0, got nan"),
+    (["--ftol", "nan"], "--ftol must be a finite number"),
+    (["--clip", "nan"], "--clip must be a finite number"),
+    (["-O", "adam", "--eps", "0"], "--eps must be above 0"),
+])
+def test_settings_outside_their_range_are_refused_before_the_run(args: list[str], message: str) -> None:
+    """beta = 1 divided by zero; nan settings were taken, or silently ignored."""
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", *args])
+    assert out.exit_code == 2 and message in out.stderr, out.output
+    assert "Traceback" not in out.output
+
+
+def test_a_library_caller_sees_the_setting_by_its_keyword() -> None:
+    from autodiff_cli.errors import ValueInputError
+
+    with pytest.raises(ValueInputError, match=r"^'beta1' must be at least 0 and below 1"):
+        Descent(parse("x^2"), {"x": 1.0}, ("x",), DescentConfig(optimizer="adam", hyper={"beta1": 1.0}))

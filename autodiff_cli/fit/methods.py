@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import DataError, option
-from ..optimize.optimizers import OPTIMIZERS, array_step
+from ..optimize.optimizers import OPTIMIZERS, array_step, settings_of
 from ..optimize.run import Record
 from .data import BLOCK_BYTES, Source, Table, read_table, stream_tables
 from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
@@ -213,12 +213,7 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
                 f"lm takes no {', '.join(sorted(config.hyper))}; those are the descent optimizers' settings"
             )
     elif method in OPTIMIZERS:
-        unknown = set(config.hyper) - set(OPTIMIZERS[method].defaults)
-        if unknown:
-            raise FitError(
-                f"{method} takes no {', '.join(sorted(unknown))}; its settings: "
-                f"{', '.join(OPTIMIZERS[method].defaults)}"
-            )
+        settings_of(method, config.hyper)
     if not 0.0 <= config.validation < 1.0:
         raise FitError(f"{option('validation')} is a fraction of the rows, at least 0 and below 1")
     if not config.delta > 0 or not math.isfinite(config.delta):
@@ -781,7 +776,7 @@ class GradientFit(_FitMethod):
 
         self.name = problem.method
         rule = OPTIMIZERS[self.name]
-        self.settings = {**rule.defaults, **self.config.hyper}
+        self.settings = settings_of(self.name, self.config.hyper)
         self.step_fn = array_step(self.name, self.settings)
         self.x = np.array([problem.start[n] for n in self.names], dtype=np.float64)
         self.state = [np.full(len(self.names), -0.0) for _ in rule.state]
