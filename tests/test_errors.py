@@ -407,3 +407,28 @@ def test_short_options_take_attached_values_and_negative_values_stay_values() ->
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["optimizer"] == "adam"
     assert json.loads(run("grad", "-x^2", "--x", "-pi", "--json").stdout)["point"] == {"x": -math.pi}
+
+
+def test_messages_at_non_finite_points_say_what_is_not_finite() -> None:
+    hessian_out = run("hessian", "x^2", "--x", "nan")
+    assert "inconclusive: the value or the gradient is not finite" in hessian_out.stdout
+    assert "the gradient is not zero" not in hessian_out.stdout
+    check_out = run("check", "x^2", "--x", "nan", "--mode", "forward")
+    assert check_out.exit_code == 1 and "f is not finite here" in check_out.stdout
+    assert "disagree by nan" not in check_out.stdout
+
+
+@pytest.mark.parametrize("args", [["plot", "x", "--x", "-1e308:1e308", "--output", "p.png"],
+                                  ["check", "x^2", "--points", "3", "--range", "-1e308:1e308"]])
+def test_a_range_wider_than_float64_is_refused(args: list[str]) -> None:
+    assert "is too wide: its width overflows float64" in fails(*args)
+
+
+def test_what_adcli_writes_it_reads_back() -> None:
+    """JSON writes inf and nan as strings; the same text is a value on the command line."""
+    out = run("grad", "x*y", "--x", "inf", "--y", "-inf", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["point"] == {"x": "inf", "y": "-inf"} and data["value"] == "-inf"
+    again = run("grad", "x*y", "--x", data["point"]["x"], "--y", "nan", "--json")
+    assert json.loads(again.stdout)["value"] == "nan"

@@ -97,7 +97,9 @@ _MEANING = {
 }
 
 
-def _classification(definiteness: str, critical: bool) -> str:
+def _classification(definiteness: str, critical: bool, finite: bool = True) -> str:
+    if not finite:
+        return "inconclusive: the value or the gradient is not finite"
     if definiteness == "undefined":
         return "inconclusive: the Hessian has non-finite entries"
     if definiteness == "empty":
@@ -145,6 +147,7 @@ def hessian_at(program: Program, point: Mapping[str, float],
         eigenvalues=eigenvalues,
         definiteness=definiteness,
         critical=critical,
-        classification=_classification(definiteness, critical),
+        classification=_classification(definiteness, critical,
+                                       math.isfinite(value) and all(math.isfinite(g) for g in gradient)),
         nonfinite=nonfinite,
     )

@@ -112,6 +112,9 @@ def parse_range(text: str, what: str) -> tuple[float, float]:
         raise ValueInputError(f"{what}: the range {text!r} must have finite ends")
     if not low < high:
         raise ValueInputError(f"{what}: the range {text!r} is empty; its low end must be below its high end")
+    if not math.isfinite(high - low):
+        raise ValueInputError(f"{what}: the range {text!r} is too wide: its width overflows float64 "
+                              "(at most about 1.8e308)")
     return low, high
 
 
