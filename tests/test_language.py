@@ -380,3 +380,18 @@ def test_the_facade_takes_a_mapping_for_awkward_names() -> None:
     result = grad("wrt^2 + θ", {"wrt": 3, "θ": "pi"})
     assert result.gradient == {"wrt": 6.0, "θ": 1.0}
     assert result.value == 9.0 + math.pi
+
+
+@pytest.mark.parametrize("source, shown", [("1e", "1e"), ("2E + x", "2E"), ("2e*x", "2e"), ("1.5e", "1.5e"),
+                                           ("x + 3e", "3e")])
+def test_a_number_that_lost_its_exponent_digits_is_an_error(source: str, shown: str) -> None:
+    """1e silently meant 1·e (2.718...); it is almost certainly a typo for a number."""
+    with pytest.raises(ExpressionSyntaxError) as info:
+        parse(source)
+    assert f"'{shown}' is not a number: an exponent needs digits" in str(info.value)
+
+
+@pytest.mark.parametrize("source, value", [("1e5", 1e5), ("2 e", 2 * math.e), ("2*e", 2 * math.e),
+                                           ("2exp(0)", 2.0), ("3(e)", 3 * math.e)])
+def test_numbers_and_products_with_e_that_are_meant(source: str, value: float) -> None:
+    assert grad(source).value == value

@@ -331,11 +331,27 @@ class _Builder:
                 put(self.number(item.children[0]))
             else:
                 kids = [c for c in item.children if c is not None and not isinstance(c, str)]
+                if data == "mul" and len(kids) == 2:
+                    self._check_exponent(kids)
                 push((item, len(kids)))
                 for kid in reversed(kids):
                     push(kid)
         assert len(built) == 1
         return built[0]
+
+    def _check_exponent(self, kids: list[Any]) -> None:
+        """``1e`` or ``2E`` written as one word is a number whose exponent lost its digits, not
+        ``1*e``: the grammar reads it as the number times the constant e (or a variable E),
+        which is almost certainly not what was meant, so it is refused."""
+        number, name = kids
+        if getattr(number, "data", None) != "number" or getattr(name, "data", None) != "name":
+            return
+        digits, letter = number.children[0], name.children[0]
+        if str(letter) in ("e", "E") and letter.start_pos == digits.end_pos:
+            raise ExpressionSyntaxError(
+                f"'{digits}{letter}' is not a number: an exponent needs digits, as in {digits}{letter}5; "
+                f"for {digits} times {letter}, write {digits}*{letter}",
+                self.source, digits.start_pos, letter.end_pos)
 
     def combine(self, tree: Any, data: str, args: list[ast.Expr]) -> ast.Expr:
         """A node that is not a binary operator (those the expression loop builds itself)."""
