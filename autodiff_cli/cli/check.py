@@ -78,7 +78,7 @@ def check(
     from ..errors import option
     from ..language.inputs import parse_range
     from ..render.check import check_view
-    from ..render.console import console
+    from ..render.console import show
     from ..render.json import check_json
 
     settings = CheckSettings(method=method.value, mode=mode.value, eps=eps,
@@ -90,6 +90,6 @@ def check(
     if json:
         typer.echo(check_json(report))
     else:
-        console().print(check_view(report))
+        show(check_view(report))
     if not report.ok:
         raise typer.Exit(1)

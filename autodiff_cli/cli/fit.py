@@ -217,7 +217,7 @@ def fit(
     """
     from ..fit import FitConfig, parse_bounds, run_fit, setup
     from ..language.parser import parse_constant
-    from ..render.console import console
+    from ..render.console import console, show
     from ..render.descent import ProgressLog
     from ..render.fit import fit_columns, fit_summary
     from ..render.json import fit_json
@@ -292,7 +292,7 @@ def fit(
     if json:
         typer.echo(fit_json(result))
     else:
-        out.print(fit_summary(result))
+        show(fit_summary(result), out)
         for name in (plot, save):
             if name:
                 out.print(f"wrote {name}")

@@ -50,6 +50,20 @@ def warning_text(message: str) -> Text:
     return Text.assemble(("warning: ", "bold yellow"), message)
 
 
+def show(renderable: RenderableType, out: Console | None = None) -> None:
+    """Print ``renderable``; when the output is not a terminal (a pipe, a file), without the
+    spaces that pad table cells at the ends of lines."""
+    out = out or console()
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
+    out.file.write(text)
+    out.file.flush()
+
+
 def console(stderr: bool = False) -> Console:
     """A console for stdout or stderr; rich honours NO_COLOR and non-terminal output."""
     return Console(stderr=stderr, highlight=False)
