@@ -277,7 +277,8 @@ def test_piped_output_has_no_trailing_spaces() -> None:
     import sys
 
     for args in (["descend", "x^2", "--x", "1"], ["check", "x^2 + y", "--x", "1", "--y", "2"],
-                 ["grad", "sin(x) + x*y", "--x", "1", "--y", "2", "--trace"], ["hessian", "x*y", "--x", "1", "--y", "2"]):
+                 ["grad", "sin(x) + x*y", "--x", "1", "--y", "2", "--trace"],
+                 ["hessian", "x*y", "--x", "1", "--y", "2"]):
         done = subprocess.run([sys.executable, "-m", "autodiff_cli", *args], capture_output=True, text=True,
                               timeout=60, check=False)
         assert done.returncode == 0, done.stderr
