@@ -45,4 +45,5 @@ def hessian(
     if json:
         typer.echo(hessian_json(result))
     else:
-        show(hessian_view(result))
+        out = console()
+        show(hessian_view(result, out.width), out)

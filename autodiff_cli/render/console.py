@@ -28,8 +28,17 @@ def number(value: float) -> str:
     return repr(float(value))
 
 
+SHOWN_VALUES = 12
+"""A point with more variables than this shows its first few in tables; JSON has them all."""
+
+
 def point_text(point: Mapping[str, float]) -> str:
-    return ", ".join(f"{name} = {number(v)}" for name, v in point.items())
+    """``x = 1.0, y = 2.0``; a point of many variables shows the first SHOWN_VALUES."""
+    items = list(point.items())
+    shown = ", ".join(f"{name} = {number(v)}" for name, v in items[:SHOWN_VALUES])
+    if len(items) > SHOWN_VALUES:
+        shown += f", … ({len(items):,} in all; --json has every one)"
+    return shown
 
 
 def two_digits(value: float) -> str:
