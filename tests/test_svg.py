@@ -189,7 +189,8 @@ def test_depth_cut_like_dot(example: GraphView) -> None:
     groups = node_groups(root)
     assert set(groups) == set(part.kept) == {"w3", "w4", "w5"}
     shown = texts(root)
-    assert hidden_note(2, 1, command_line_spelling) in shown and "2 nodes are deeper than --depth 1 and not shown" in shown
+    assert hidden_note(2, 1, command_line_spelling) in shown
+    assert "2 nodes are deeper than --depth 1 and not shown" in shown
     for node in example.nodes:
         assert (node_title(node) in shown) == (node.id in part.kept)
     # w3 and w4 lost their arguments: dashed borders and a "…" leading into each.
