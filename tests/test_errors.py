@@ -304,3 +304,8 @@ def test_a_file_with_a_byte_order_mark_reads_as_text(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["grad", "--file", str(path), "--x", "3", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["gradient"] == {"x": 6.0}
+
+
+def test_a_long_caret_span_ends_where_the_shown_window_ends() -> None:
+    marked = caret("x+" * 200, 0, 400).splitlines()
+    assert len(marked[1]) <= len(marked[0])
