@@ -723,7 +723,7 @@
       : `${count} path${count === 1 ? "" : "s"} from ${entry.node} (${state.input}) to the output ${state.data.trace.output}:`;
     box.append(el("div", {class: "note"}, head));
     entry.terms.forEach((term, i) => {
-      const text = `${term.nodes.join(" → ")}:  ${term.factors.join("·")} = ${full(term.value)}`;
+      const text = `${term.nodes.join(" → ")}: ${term.factors.join("·")} = ${full(term.value)}`;
       const line = el("div", {class: "term" + (state.term === i ? " selected" : ""), "data-term": String(i)}, text);
       line.addEventListener("mouseenter", () => { state.term = i; renderNodes(position()); markTerm(); });
       line.addEventListener("mouseleave", () => { state.term = null; renderNodes(position()); markTerm(); });
