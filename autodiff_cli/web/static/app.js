@@ -186,6 +186,9 @@
   });
 
   expressionBox.addEventListener("input", debounce(() => checkExpression(expressionBox.value), 150));
+  // The box grows with a program's lines (up to a point; then it scrolls).
+  const fitBox = () => { expressionBox.rows = Math.min(10, Math.max(2, expressionBox.value.split("\n").length)); };
+  expressionBox.addEventListener("input", fitBox);
 
   // ------------------------------------------------------------ the variables
 
@@ -391,6 +394,24 @@
     applyZoom();
   }
 
+  /** Scroll the graph so that the node is in sight (a big graph is wider than its panel). */
+  function showNode(id) {
+    const item = drawn && drawn.nodes.get(id);
+    if (!item) return;
+    const wrap = $("graph-wrap");
+    const zoom = currentZoom();
+    const pad = 12;
+    const x = (item.placed.x + pad) * zoom;
+    const y = (item.placed.y + pad) * zoom;
+    const half = (item.placed.width / 2 + 20) * zoom;
+    if (x - half < wrap.scrollLeft || x + half > wrap.scrollLeft + wrap.clientWidth) {
+      wrap.scrollLeft = Math.max(0, x - wrap.clientWidth / 2);
+    }
+    if (y < wrap.scrollTop || y > wrap.scrollTop + wrap.clientHeight) {
+      wrap.scrollTop = Math.max(0, y - wrap.clientHeight / 2);
+    }
+  }
+
   function applyZoom() {
     const width = Number(graph.dataset.width || 0);
     const height = Number(graph.dataset.height || 0);
@@ -438,6 +459,7 @@
     renderNodes(at);
     renderTrace(at);
     renderExplain(at);
+    if (at.current) showNode(at.current);
     renderPaths();
     renderPathInputs();
     $("step-label").textContent = at.phase === "start" ? "start"
@@ -548,6 +570,10 @@
     const box = $("explain");
     box.textContent = "";
     box.className = at.phase === "forward" ? "forward" : at.phase === "backward" ? "backward" : "";
+    if (at.n === 0) {
+      box.append(el("div", {}, "f is a constant: there is nothing to compute step by step, and no gradient."));
+      return;
+    }
     if (at.phase === "start") {
       box.append(el("div", {}, `Before the passes. ▶| runs the forward pass: each node's value from ` +
         `its arguments, in the trace's order w1 … w${at.n}; then the backward pass: each node's ` +
@@ -602,8 +628,9 @@
     const nth = (t) => terms.filter((u) => u.consumer === t.consumer).length > 1 ? ` (argument ${t.argument + 1})` : "";
     line(`∂f/∂${at.current} =`, shown.map((t) => `∂f/∂${t.consumer}·∂${t.consumer}/∂${at.current}${nth(t)}`));
     const factor = (form) => (/[ +-]/.test(form) ? "(" + form + ")" : form);
-    line("=", shown.map((t) => `${fmt(t.consumer_adjoint)}·${t.local_partial_form && t.local_partial_form !== fmt(t.local_partial) ? factor(t.local_partial_form) : fmt(t.local_partial)}`));
-    line("=", shown.map((t) => `${fmt(t.consumer_adjoint)}·${fmt(t.local_partial)}`));
+    const number = (v) => (typeof v === "number" && v < 0 ? `(${fmt(v)})` : fmt(v));
+    line("=", shown.map((t) => `${number(t.consumer_adjoint)}·${t.local_partial_form && t.local_partial_form !== fmt(t.local_partial) ? factor(t.local_partial_form) : number(t.local_partial)}`));
+    line("=", shown.map((t) => `${number(t.consumer_adjoint)}·${number(t.local_partial)}`));
     const result = el("tr");
     result.append(el("td", {}, "="), el("td", {class: "sum"}, full(sum.adjoint)));
     table.append(result);
@@ -1091,6 +1118,7 @@
     lrBox.value = String(info.optimizers[optimizerBox.value].defaults.lr);
     const opening = info.start || {expression: "sin(x)+x*y", point: {x: 1, y: 2}};
     expressionBox.value = opening.expression;
+    fitBox();
     let parsed;
     try {
       parsed = await api("parse", {expression: opening.expression});
