@@ -76,11 +76,18 @@
   }
 
   async function api(name, body) {
-    const response = await fetch("/api/" + name, {
-      method: "POST",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch("/api/" + name, {
+        method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify(body),
+      });
+    } catch (_) {
+      $("connection").textContent = "cannot reach adcli serve: is it still running?";
+      throw new ApiError({kind: "Network", message: "cannot reach adcli serve: is it still running?"}, 0);
+    }
+    if (state.info) $("connection").textContent = "adcli " + state.info.version;
     if (name === "svg" && response.ok) return response.text();
     let data;
     try {
