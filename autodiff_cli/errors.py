@@ -105,6 +105,7 @@ def caret(source: str, start: int, end: int | None = None) -> str:
         prefix = "..." if left > 0 else ""
         suffix = "..." if left + 76 < len(line) else ""
         line, column = prefix + shown + suffix, column - left + len(prefix)
+        width = max(1, min(width, len(line) - column))  # the carets end where the window does
     printable = "".join(ch if ch.isprintable() else " " for ch in line)
     return f"  {printable}\n  {' ' * column}{'^' * width}"
 
@@ -141,6 +142,10 @@ class ArityError(SourceError):
 
 class NameUseError(SourceError):
     """A name assigned twice, used before assignment, or shadowing a built-in."""
+
+
+class ExpressionSizeError(SourceError):
+    """An expression whose graph would be larger than the caller allows (a server's limit)."""
 
 
 class VariableError(AdcliError):

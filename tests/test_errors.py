@@ -432,3 +432,8 @@ def test_what_adcli_writes_it_reads_back() -> None:
     assert data["point"] == {"x": "inf", "y": "-inf"} and data["value"] == "-inf"
     again = run("grad", "x*y", "--x", data["point"]["x"], "--y", "nan", "--json")
     assert json.loads(again.stdout)["value"] == "nan"
+
+
+def test_a_long_caret_span_ends_where_the_shown_window_ends() -> None:
+    marked = caret("x+" * 200, 0, 400).splitlines()
+    assert len(marked[1]) <= len(marked[0])

@@ -26,6 +26,7 @@ from typing import Any
 from .. import expr as ast
 from ..errors import (
     ArityError,
+    ExpressionSizeError,
     ExpressionSyntaxError,
     NameUseError,
     UnknownFunctionError,
@@ -168,6 +169,8 @@ class _Function:
 
     params: tuple[ast.Var, ...]
     body: ast.Expr
+    size: int
+    """How many nodes the body has: what each call copies, at most."""
 
 
 @dataclass(eq=False)
@@ -179,6 +182,10 @@ class _Builder:
     first_use: dict[str, int] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     interned: dict[tuple[object, ...], ast.Expr] = field(default_factory=dict)
+    max_nodes: int | None = None
+    """The most nodes the build may make or copy (None: no limit); see :func:`parse`."""
+    copied: int = 0
+    """Nodes walked by copying function bodies, so far."""
 
     def apply(self, op: Op, args: tuple[ast.Expr, ...]) -> ast.Expr:
         """The node ``op(args)``, shared with any equal node built before."""
@@ -291,7 +298,7 @@ class _Builder:
                     raise self._fail(NameUseError, f"parameter '{param}' appears twice", arg)
                 params[param] = ast.Var(param)
             body = self.expression(value, params)
-            self.functions[name] = _Function(tuple(params.values()), body)
+            self.functions[name] = _Function(tuple(params.values()), body, ast.count_nodes(body))
             return None
         raise self._fail(
             ExpressionSyntaxError,
@@ -389,6 +396,7 @@ class _Builder:
             if len(args) != len(function.params):
                 raise self._fail(ArityError, f"{name} takes {_count(len(function.params))}, "
                                  f"got {len(args)}", tree)
+            self._spend(function.size, tree)
             return substitute(function.body, dict(zip(map(id, function.params), args)), self.apply)
         if name in FUNCTIONS:
             by_arity = FUNCTIONS[name]
@@ -404,6 +412,27 @@ class _Builder:
         known = list(FUNCTIONS) + list(self.functions)
         raise self._fail(UnknownFunctionError,
                          f"unknown function '{name}'{did_you_mean(name, known)}", name_token)
+
+
+    def _spend(self, copied: int, tree: Any) -> None:
+        """Count a call's copy of ``copied`` nodes; past ``max_nodes`` the build stops here.
+
+        Each call of a function copies its body, so a short program can ask for a huge
+        graph (each function calling the one before twice doubles it): the work is counted
+        before it is done, and bounded, whatever the text's length."""
+        self.copied += copied
+        if self.max_nodes is not None and self.copied + len(self.interned) > self.max_nodes:
+            raise self._fail(ExpressionSizeError,
+                             f"the expression is too large: its graph would have more than "
+                             f"{self.max_nodes:,} nodes (each call of a function copies its body)",
+                             tree)
+
+    def check_size(self) -> None:
+        """The nodes made outside any call count too."""
+        if self.max_nodes is not None and len(self.interned) > self.max_nodes:
+            raise ExpressionSizeError(f"the expression is too large: its graph has more than "
+                                      f"{self.max_nodes:,} nodes", self.source, 0,
+                                      len(self.source))
 
 
 def _count(n: int) -> str:
@@ -432,12 +461,17 @@ def substitute(body: ast.Expr, replacements: dict[int, ast.Expr],
 # ---------------------------------------------------------------- entry points
 
 
-def parse(source: str) -> ast.Program:
+def parse(source: str, *, max_nodes: int | None = None) -> ast.Program:
     """Parse a program or expression into its AST.
+
+    ``max_nodes`` bounds the work: the nodes made, plus those walked to copy function
+    bodies at their calls (a server sets it; on the command line the user's own
+    patience is the limit).
 
     Raises:
         ExpressionSyntaxError, UnknownFunctionError, ArityError, NameUseError:
             with the source line and a caret under the offending place.
+        ExpressionSizeError: past ``max_nodes``, with a caret under the call that went past.
     """
     from ._expr_lalr import UnexpectedInput
 
@@ -445,7 +479,10 @@ def parse(source: str) -> ast.Program:
         tree = _lark().parse(source)
     except UnexpectedInput as error:
         raise _syntax_error(source, error) from None
-    return _Builder(source).program(tree)
+    builder = _Builder(source, max_nodes=max_nodes)
+    program = builder.program(tree)
+    builder.check_size()
+    return program
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)
