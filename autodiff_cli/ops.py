@@ -71,6 +71,10 @@ class Op:
     tangent: Rule | None = None
     """Forward mode, ``tangent(m, args, tangents, out)``: the output's tangent.  None (the
     usual case) derives it from ``partials``; see :func:`jvp`."""
+    expansion: Rule | None = None
+    """For a helper (``public=False``), ``expansion(m, *args)``: the same function written with
+    the operations the language has, which the symbolic algebra and printed formulas write in
+    its place.  It may lose the digits that the helper's own forward function keeps."""
     kink: Callable[..., bool] | None = None
     """``kink(*args)``: True where the operation is not differentiable (a kink or a jump), so
     that its derivative there is a convention; None for smooth operations.  Written with

@@ -436,7 +436,11 @@ class Builder:
         return value
 
     def _function(self, op: Op) -> Callable[..., Sym]:
+        expansion = op.expansion
+
         def make(*args: Sym | float) -> Sym:
+            if expansion is not None:  # a helper the language cannot spell: its expansion
+                return Sym(self, self.lift(expansion(self.algebra, *args)))
             return Sym(self, self.apply(op, [self.lift(a) for a in args]))
 
         make.__name__ = op.name
