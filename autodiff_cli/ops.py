@@ -241,6 +241,41 @@ def _zmul(a: float, b: float) -> float:
     return product
 
 
+# ---------------------------------------------------------------- helpers of the derivative rules
+# Derivatives that a textbook formula computes inexactly at the edges of the domain (1 - tanh^2
+# once tanh rounds to 1, x/(x^2 + y^2) once x^2 overflows) get a helper operation of their own:
+# a forward function that keeps the digits, with partials (the second derivatives) written so
+# that they keep them too.  Each is private (``public=False``): only derivative rules call it.
+
+def _one_minus_square(x: float) -> float:
+    # (1 - x)(1 + x) rather than 1 - x^2: near |x| = 1, 1 - x is exact and x^2 is not
+    return (1.0 - x) * (1.0 + x)
+
+
+def _sech2(x: float) -> float:
+    s = 1.0 / _cosh(x)  # never 1 - tanh(x)^2, which is 0 from x = 19.1 on
+    return s * s
+
+
+def _sigmoid_slope(x: float) -> float:
+    # sigmoid(x)*sigmoid(-x) = z/(1 + z)^2 with z = e^-|x| <= 1: never 1 - sigmoid(x)
+    z = math.exp(-abs(x)) if x == x else _NAN
+    return z / (1.0 + z) / (1.0 + z)
+
+
+def _gauss(x: float) -> float:
+    """exp(-x^2), with x^2 = p + err exactly (Dekker's product): exp(-p)*(1 - err).  exp(-x*x)
+    has the relative error of x*x times x^2, 1e-13 at x = 26."""
+    if not abs(x) < 40.0:  # exp(-x^2) is 0 from 27.3 on; inf and nan go here too
+        return _exp(-(x * x))
+    split = 134217729.0 * x  # 2^27 + 1: x = high + low, each half of x's bits
+    high = split - (split - x)
+    low = x - high
+    p = x * x
+    err = ((high * high - p) + 2.0 * high * low) + low * low
+    return math.exp(-p) * (1.0 - err)
+
+
 # The same functions on NumPy arrays (imported only when an array form is used), with the
 # same values at nan, infinities and signed zeros; both branches of a choice are computed,
 # and the caller silences NumPy's floating-point warnings.
@@ -291,9 +326,38 @@ def _log_base_array(x: Any, base: Any) -> Any:
     return np.log(x) / np.log(base)
 
 
+def _one_minus_square_array(x: Any) -> Any:
+    return (1.0 - x) * (1.0 + x)
+
+
+def _sech2_array(x: Any) -> Any:
+    import numpy as np
+
+    s = 1.0 / np.cosh(x)
+    return s * s
+
+
+def _sigmoid_slope_array(x: Any) -> Any:
+    import numpy as np
+
+    z = np.exp(-np.abs(x))
+    return z / (1.0 + z) / (1.0 + z)
+
+
+def _gauss_array(x: Any) -> Any:
+    import numpy as np
+
+    split = 134217729.0 * x
+    high = split - (split - x)
+    low = x - high
+    p = x * x
+    err = ((high * high - p) + 2.0 * high * low) + low * low
+    return np.where(np.abs(x) < 40.0, np.exp(-p) * (1.0 - err), np.exp(-p))
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_LN2 = math.log(2.0)
-_LN10 = math.log(10.0)
+_LOG2_E = math.log2(math.e)  # 1/ln 2, correctly rounded
+_LOG10_E = math.log10(math.e)  # 1/ln 10, correctly rounded (1/math.log(10) is not)
 
 # ---------------------------------------------------------------- the registry
 
@@ -320,9 +384,9 @@ OPERATIONS: tuple[Op, ...] = (
        spellings=("cos",), fast=math.cos, numpy="cos"),
     Op("tan", _domain(math.tan), (lambda m, x, out: 1.0 + out * out,),
        "tan(x); d/dx = 1 + tan(x)^2", spellings=("tan",), fast=math.tan, numpy="tan"),
-    Op("asin", _domain(math.asin), (lambda m, x, out: m.div(1.0, m.sqrt(1.0 - x * x)),),
+    Op("asin", _domain(math.asin), (lambda m, x, out: m.div(1.0, m.sqrt(m.one_minus_square(x))),),
        "asin(x); d/dx = 1/sqrt(1 - x^2)", spellings=("asin",), fast=math.asin, numpy="arcsin"),
-    Op("acos", _domain(math.acos), (lambda m, x, out: -m.div(1.0, m.sqrt(1.0 - x * x)),),
+    Op("acos", _domain(math.acos), (lambda m, x, out: -m.div(1.0, m.sqrt(m.one_minus_square(x))),),
        "acos(x); d/dx = -1/sqrt(1 - x^2)", spellings=("acos",), fast=math.acos, numpy="arccos"),
     Op("atan", math.atan, (lambda m, x, out: m.div(1.0, 1.0 + x * x),),
        "atan(x); d/dx = 1/(1 + x^2)", spellings=("atan",), numpy="arctan"),
@@ -334,31 +398,31 @@ OPERATIONS: tuple[Op, ...] = (
        spellings=("sinh",), fast=math.sinh, numpy="sinh"),
     Op("cosh", _cosh, (lambda m, x, out: m.sinh(x),), "cosh(x); d/dx = sinh(x)",
        spellings=("cosh",), fast=math.cosh, numpy="cosh"),
-    Op("tanh", math.tanh, (lambda m, x, out: 1.0 - out * out,), "tanh(x); d/dx = 1 - tanh(x)^2",
+    Op("tanh", math.tanh, (lambda m, x, out: m.sech2(x),), "tanh(x); d/dx = 1 - tanh(x)^2 = sech(x)^2",
        spellings=("tanh",), numpy="tanh"),
-    Op("asinh", math.asinh, (lambda m, x, out: m.div(1.0, m.sqrt(x * x + 1.0)),),
-       "asinh(x); d/dx = 1/sqrt(x^2 + 1)", spellings=("asinh",), numpy="arcsinh"),
+    Op("asinh", math.asinh, (lambda m, x, out: m.div(1.0, m.hypot(1.0, x)),),
+       "asinh(x); d/dx = 1/sqrt(x^2 + 1) = 1/hypot(1, x)", spellings=("asinh",), numpy="arcsinh"),
     Op("acosh", _domain(math.acosh),
-       (lambda m, x, out: m.div(1.0, m.sqrt(x - 1.0) * m.sqrt(x + 1.0)),),
+       (lambda m, x, out: m.div(m.div(1.0, m.sqrt(x - 1.0)), m.sqrt(x + 1.0)),),
        "acosh(x); d/dx = 1/sqrt(x^2 - 1)", spellings=("acosh",), fast=math.acosh, numpy="arccosh"),
-    Op("atanh", _atanh, (lambda m, x, out: m.div(1.0, 1.0 - x * x),),
+    Op("atanh", _atanh, (lambda m, x, out: m.div(1.0, m.one_minus_square(x)),),
        "atanh(x); d/dx = 1/(1 - x^2)", spellings=("atanh",), fast=math.atanh, numpy="arctanh"),
     # exponentials and logarithms
     Op("exp", _exp, (lambda m, x, out: out,), "exp(x); d/dx = exp(x)", spellings=("exp",),
        fast=math.exp, numpy="exp"),
-    Op("log", _log, (lambda m, x, out: m.div(1.0, x),), "log(x), natural; d/dx = 1/x",
+    Op("log", _log, (lambda m, x, out: m.div(1.0, x + 0.0),), "log(x), natural; d/dx = 1/x",
        spellings=("log", "ln"), fast=math.log, numpy="log"),
-    Op("log2", _log2, (lambda m, x, out: m.div(1.0, x * _LN2),), "log2(x); d/dx = 1/(x*ln 2)",
+    Op("log2", _log2, (lambda m, x, out: m.div(_LOG2_E, x + 0.0),), "log2(x); d/dx = 1/(x*ln 2)",
        spellings=("log2",), fast=math.log2, numpy="log2"),
-    Op("log10", _log10, (lambda m, x, out: m.div(1.0, x * _LN10),),
+    Op("log10", _log10, (lambda m, x, out: m.div(_LOG10_E, x + 0.0),),
        "log10(x); d/dx = 1/(x*ln 10)", spellings=("log10",), fast=math.log10, numpy="log10"),
     Op("log_base", _log_base,
        (lambda m, x, b, out: m.div(1.0, x * m.log(b)), lambda m, x, b, out: -m.div(out, b * m.log(b))),
        "log(x, b) = ln x/ln b; d/dx = 1/(x ln b), d/db = -log(x, b)/(b ln b)",
        spellings=("log",), numpy=_log_base_array),
-    Op("sqrt", _sqrt, (lambda m, x, out: m.div(0.5, out),), "sqrt(x); d/dx = 1/(2 sqrt(x))",
+    Op("sqrt", _sqrt, (lambda m, x, out: m.div(0.5, out + 0.0),), "sqrt(x); d/dx = 1/(2 sqrt(x))",
        spellings=("sqrt",), fast=math.sqrt, numpy="sqrt"),
-    Op("cbrt", _cbrt, (lambda m, x, out: m.div(1.0, 3.0 * out * out),),
+    Op("cbrt", _cbrt, (lambda m, x, out: m.div(m.div(1.0, 3.0 * out), out),),
        "cbrt(x), real cube root; d/dx = 1/(3 cbrt(x)^2)", spellings=("cbrt",), numpy="cbrt"),
     Op("hypot", _hypot, (lambda m, a, b, out: m.div(a, out), lambda m, a, b, out: m.div(b, out)),
        "hypot(a, b) = sqrt(a^2 + b^2); d/da = a/hypot, d/db = b/hypot", spellings=("hypot",),
@@ -382,17 +446,32 @@ OPERATIONS: tuple[Op, ...] = (
        "min(a, b); d/da = 1 where a < b, 1/2 where a = b, else 0", spellings=("min",),
        numpy=_min_array, kink=lambda a, b: a == b),
     # smooth activations and special functions
-    Op("sigmoid", _sigmoid, (lambda m, x, out: out * (1.0 - out),),
+    Op("sigmoid", _sigmoid, (lambda m, x, out: m.sigmoid_slope(x),),
        "1/(1 + e^-x); d/dx = sigmoid(x)(1 - sigmoid(x))", spellings=("sigmoid",), numpy=_sigmoid_array),
     Op("softplus", _softplus, (lambda m, x, out: m.sigmoid(x),),
        "log(1 + e^x); d/dx = sigmoid(x)", spellings=("softplus",), numpy=_softplus_array),
     # erf: NumPy has none (SciPy does), so arrays call math.erf per element
-    Op("erf", math.erf, (lambda m, x, out: _TWO_OVER_SQRT_PI * m.exp(-(x * x)),),
+    Op("erf", math.erf, (lambda m, x, out: _TWO_OVER_SQRT_PI * m.gauss(x),),
        "erf(x); d/dx = 2/sqrt(pi) e^(-x^2)", spellings=("erf",)),
     # helper for derivative rules: a product whose zero factor wins over inf and nan
     Op("zmul", _zmul, (lambda m, a, b, out: b, lambda m, a, b, out: a),
        "a*b, but 0 when a factor is 0 (0*x^-1 at x = 0 and inf*0.5^inf are 0); d/da = b, d/db = a",
        public=False, numpy=_zmul_array),
+    # helpers of the derivative rules, with forward functions that keep the digits at the edges
+    # (see the section above): each one's partials are its own derivatives, which Hessians use
+    Op("one_minus_square", _one_minus_square, (lambda m, x, out: -2.0 * x,),
+       "(1 - x)(1 + x) = 1 - x^2, exact near |x| = 1; d/dx = -2x", public=False,
+       numpy=_one_minus_square_array, expansion=lambda m, x: 1.0 - x * x),
+    Op("sech2", _sech2, (lambda m, x, out: -2.0 * out * m.tanh(x),),
+       "sech(x)^2 = 1 - tanh(x)^2; d/dx = -2 sech(x)^2 tanh(x)", public=False, numpy=_sech2_array,
+       expansion=lambda m, x: 1.0 - m.tanh(x) * m.tanh(x)),
+    Op("sigmoid_slope", _sigmoid_slope, (lambda m, x, out: -out * m.tanh(0.5 * x),),
+       "sigmoid(x) sigmoid(-x) = sigmoid(x)(1 - sigmoid(x)); d/dx = -sigmoid_slope(x) tanh(x/2)",
+       public=False, numpy=_sigmoid_slope_array,
+       expansion=lambda m, x: m.sigmoid(x) * (1.0 - m.sigmoid(x))),
+    Op("gauss", _gauss, (lambda m, x, out: -2.0 * m.zmul(x, out),),
+       "exp(-x^2) with x^2 exact; d/dx = -2x exp(-x^2) (0 at infinity)", public=False,
+       numpy=_gauss_array, expansion=lambda m, x: m.exp(-(x * x))),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}

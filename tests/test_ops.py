@@ -94,6 +94,20 @@ def test_the_issue_s_functions_are_all_spelled() -> None:
     assert FUNCTIONS["log"][2] is OPS["log_base"]
 
 
+def test_helpers_expand_to_the_language_s_operations_with_the_same_values() -> None:
+    """A helper of the rules (but zmul, which the symbolic algebra keeps) says how the language
+    writes it: symbolic derivatives and printed formulas use that expansion, which must be the
+    same function (it may round differently)."""
+    for op in OPERATIONS:
+        if op.public or op.name == "zmul":
+            assert op.expansion is None, op.name
+            continue
+        assert op.expansion is not None, op.name
+        for args in itertools.product((0.3, 0.7, 1.7, 2.5), repeat=op.arity):
+            want, got = op.forward(*args), float(op.expansion(FLOAT, *args))
+            assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-300), (op.name, args, got, want)
+
+
 def test_every_algebra_and_the_scalar_class_have_every_operation() -> None:
     for op in OPERATIONS:
         assert getattr(FLOAT, op.name) is op.forward
