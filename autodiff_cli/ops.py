@@ -22,7 +22,7 @@ a gradient check can tell a convention from a derivative.
 
 Conventions at kinks follow PyTorch: ``abs`` and ``relu`` have derivative 0 at
 0, ``sign`` has derivative 0 everywhere, ``max`` and ``min`` of equal arguments
-split the gradient evenly.
+split the gradient evenly; ``hypot`` has abs's derivative 0 at the origin.
 """
 
 from __future__ import annotations
@@ -247,6 +247,21 @@ def _zmul(a: float, b: float) -> float:
 # a forward function that keeps the digits, with partials (the second derivatives) written so
 # that they keep them too.  Each is private (``public=False``): only derivative rules call it.
 
+def _ldexp(x: float, n: int) -> float:
+    """x * 2^n, rounded once; inf where it overflows (math.ldexp raises there)."""
+    try:
+        return math.ldexp(x, n)
+    except OverflowError:
+        return math.copysign(_INF, x)
+
+
+def _scale(a: float, b: float) -> tuple[float, float, int]:
+    """a and b divided by the same power of two 2^k, so that the larger is in [0.5, 1): exact,
+    except that a number 2^1074 times smaller than the other may round (it is negligible)."""
+    k = math.frexp(max(abs(a), abs(b)))[1]
+    return math.ldexp(a, -k), math.ldexp(b, -k), k
+
+
 def _one_minus_square(x: float) -> float:
     # (1 - x)(1 + x) rather than 1 - x^2: near |x| = 1, 1 - x is exact and x^2 is not
     return (1.0 - x) * (1.0 + x)
@@ -274,6 +289,46 @@ def _gauss(x: float) -> float:
     p = x * x
     err = ((high * high - p) + 2.0 * high * low) + low * low
     return math.exp(-p) * (1.0 - err)
+
+
+def _hypot_ratio(a: float, b: float) -> float:
+    """a/hypot(a, b), scaled so that hypot neither overflows nor loses digits; 0 where a is 0,
+    the origin included (abs's convention: hypot(a, 0) is |a|)."""
+    if a != a or b != b:
+        return _NAN
+    if a == 0.0:
+        return a
+    if math.isinf(a):
+        return _NAN if math.isinf(b) else math.copysign(1.0, a)
+    if math.isinf(b):
+        return math.copysign(0.0, a)
+    sa, sb, _ = _scale(a, b)
+    return sa / math.hypot(sa, sb)
+
+
+def _atan2_ratio(p: float, q: float) -> float:
+    """p/(p^2 + q^2), scaled: no overflow of p^2 + q^2 at 1e200, no underflow at 1e-200."""
+    if p != p or q != q:
+        return _NAN
+    if math.isinf(p) or math.isinf(q):
+        return math.copysign(0.0, p)  # at most 1/|p| or 1/|q|: 0 in the limit
+    if p == 0.0 and q == 0.0:
+        return _NAN
+    sp, sq, k = _scale(p, q)
+    return _ldexp(sp / (sp * sp + sq * sq), -k)
+
+
+def _atan2_cross(p: float, q: float) -> float:
+    """(q^2 - p^2)/(p^2 + q^2)^2, scaled, with the difference as (q - p)(q + p): 0 where |p| = |q|."""
+    if p != p or q != q:
+        return _NAN
+    if math.isinf(p) or math.isinf(q):
+        return 0.0
+    if p == 0.0 and q == 0.0:
+        return _NAN
+    sp, sq, k = _scale(p, q)
+    square = sp * sp + sq * sq
+    return _ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k)
 
 
 # The same functions on NumPy arrays (imported only when an array form is used), with the
@@ -326,6 +381,13 @@ def _log_base_array(x: Any, base: Any) -> Any:
     return np.log(x) / np.log(base)
 
 
+def _scale_array(a: Any, b: Any) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    k = np.frexp(np.maximum(np.abs(a), np.abs(b)))[1]
+    return np.ldexp(a, -k), np.ldexp(b, -k), k
+
+
 def _one_minus_square_array(x: Any) -> Any:
     return (1.0 - x) * (1.0 + x)
 
@@ -355,9 +417,44 @@ def _gauss_array(x: Any) -> Any:
     return np.where(np.abs(x) < 40.0, np.exp(-p) * (1.0 - err), np.exp(-p))
 
 
+def _hypot_ratio_array(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    sa, sb, _ = _scale_array(a, b)
+    ratio = sa / np.hypot(sa, sb)
+    ratio = np.where(np.isinf(a), np.where(np.isinf(b) | np.isnan(b), np.nan, np.copysign(1.0, a)), ratio)
+    ratio = np.where(np.isinf(b) & np.isfinite(a), np.copysign(0.0, a), ratio)
+    return np.where((a == 0.0) & ~np.isnan(b), a, ratio)
+
+
+def _atan2_ratio_array(p: Any, q: Any) -> Any:
+    import numpy as np
+
+    sp, sq, k = _scale_array(p, q)
+    ratio = np.ldexp(sp / (sp * sp + sq * sq), -k)
+    infinite = (np.isinf(p) | np.isinf(q)) & ~np.isnan(p) & ~np.isnan(q)
+    return np.where(infinite, np.copysign(0.0, p), ratio)
+
+
+def _atan2_cross_array(p: Any, q: Any) -> Any:
+    import numpy as np
+
+    sp, sq, k = _scale_array(p, q)
+    square = sp * sp + sq * sq
+    cross = np.ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k)
+    infinite = (np.isinf(p) | np.isinf(q)) & ~np.isnan(p) & ~np.isnan(q)
+    return np.where(infinite, 0.0, cross)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LOG2_E = math.log2(math.e)  # 1/ln 2, correctly rounded
 _LOG10_E = math.log10(math.e)  # 1/ln 10, correctly rounded (1/math.log(10) is not)
+
+def _inverse_square(m: Any, p: Any, q: Any) -> Any:
+    """1/(p^2 + q^2) as atan2_ratio(p, q)^2 + atan2_ratio(q, p)^2 (no overflow)."""
+    a, b = m.atan2_ratio(p, q), m.atan2_ratio(q, p)
+    return a * a + b * b
+
 
 # ---------------------------------------------------------------- the registry
 
@@ -388,10 +485,10 @@ OPERATIONS: tuple[Op, ...] = (
        "asin(x); d/dx = 1/sqrt(1 - x^2)", spellings=("asin",), fast=math.asin, numpy="arcsin"),
     Op("acos", _domain(math.acos), (lambda m, x, out: -m.div(1.0, m.sqrt(m.one_minus_square(x))),),
        "acos(x); d/dx = -1/sqrt(1 - x^2)", spellings=("acos",), fast=math.acos, numpy="arccos"),
-    Op("atan", math.atan, (lambda m, x, out: m.div(1.0, 1.0 + x * x),),
+    Op("atan", math.atan, (lambda m, x, out: m.atan2_ratio(1.0, x),),
        "atan(x); d/dx = 1/(1 + x^2)", spellings=("atan",), numpy="arctan"),
     Op("atan2", math.atan2,
-       (lambda m, y, x, out: m.div(x, x * x + y * y), lambda m, y, x, out: m.div(-y, x * x + y * y)),
+       (lambda m, y, x, out: m.atan2_ratio(x, y), lambda m, y, x, out: -m.atan2_ratio(y, x)),
        "atan2(y, x); d/dy = x/(x^2 + y^2), d/dx = -y/(x^2 + y^2)", spellings=("atan2",), numpy="arctan2"),
     # hyperbolic
     Op("sinh", _sinh, (lambda m, x, out: m.cosh(x),), "sinh(x); d/dx = cosh(x)",
@@ -424,9 +521,10 @@ OPERATIONS: tuple[Op, ...] = (
        spellings=("sqrt",), fast=math.sqrt, numpy="sqrt"),
     Op("cbrt", _cbrt, (lambda m, x, out: m.div(m.div(1.0, 3.0 * out), out),),
        "cbrt(x), real cube root; d/dx = 1/(3 cbrt(x)^2)", spellings=("cbrt",), numpy="cbrt"),
-    Op("hypot", _hypot, (lambda m, a, b, out: m.div(a, out), lambda m, a, b, out: m.div(b, out)),
-       "hypot(a, b) = sqrt(a^2 + b^2); d/da = a/hypot, d/db = b/hypot", spellings=("hypot",),
-       fast=math.hypot, numpy="hypot"),
+    Op("hypot", _hypot,
+       (lambda m, a, b, out: m.hypot_ratio(a, b), lambda m, a, b, out: m.hypot_ratio(b, a)),
+       "hypot(a, b) = sqrt(a^2 + b^2); d/da = a/hypot, d/db = b/hypot (0 at the origin, as abs)",
+       spellings=("hypot",), fast=math.hypot, numpy="hypot", kink=lambda a, b: (a == 0.0) & (b == 0.0)),
     # piecewise: PyTorch's conventions at the kinks
     Op("abs", math.fabs, (lambda m, x, out: m.sign(x),), "|x|; d/dx = sign(x), 0 at 0",
        spellings=("abs",), numpy="abs", kink=lambda x: x == 0.0),
@@ -472,6 +570,25 @@ OPERATIONS: tuple[Op, ...] = (
     Op("gauss", _gauss, (lambda m, x, out: -2.0 * m.zmul(x, out),),
        "exp(-x^2) with x^2 exact; d/dx = -2x exp(-x^2) (0 at infinity)", public=False,
        numpy=_gauss_array, expansion=lambda m, x: m.exp(-(x * x))),
+    Op("hypot_ratio", _hypot_ratio,
+       (lambda m, a, b, out: m.zmul(m.hypot_ratio(b, a), m.atan2_ratio(b, a)),
+        lambda m, a, b, out: -m.zmul(out, m.atan2_ratio(b, a))),
+       "a/hypot(a, b), 0 where a = 0; d/da = b^2/hypot^3, d/db = -ab/hypot^3 (0 at the origin)",
+       public=False, numpy=_hypot_ratio_array, expansion=lambda m, a, b: m.div(a, m.hypot(a, b))),
+    Op("atan2_ratio", _atan2_ratio,
+       (lambda m, p, q, out: m.atan2_cross(p, q),
+        lambda m, p, q, out: -2.0 * m.zmul(out, m.atan2_ratio(q, p))),
+       "p/(p^2 + q^2), scaled; d/dp = (q^2 - p^2)/(p^2 + q^2)^2, d/dq = -2pq/(p^2 + q^2)^2",
+       public=False, numpy=_atan2_ratio_array, expansion=lambda m, p, q: m.div(p, p * p + q * q)),
+    Op("atan2_cross", _atan2_cross,
+       (lambda m, p, q, out: -2.0 * m.atan2_ratio(p, q) * _inverse_square(m, p, q)
+        - 4.0 * m.atan2_ratio(p, q) * out,
+        lambda m, p, q, out: 2.0 * m.atan2_ratio(q, p) * _inverse_square(m, p, q)
+        - 4.0 * m.atan2_ratio(q, p) * out),
+       "(q^2 - p^2)/(p^2 + q^2)^2, scaled, 0 where |p| = |q|; "
+       "d/dp = -2p/r^4 - 4p(q^2 - p^2)/r^6, d/dq = 2q/r^4 - 4q(q^2 - p^2)/r^6 (r^2 = p^2 + q^2)",
+       public=False, numpy=_atan2_cross_array,
+       expansion=lambda m, p, q: m.div(q * q - p * p, (p * p + q * q) * (p * p + q * q))),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}
