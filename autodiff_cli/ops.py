@@ -331,6 +331,49 @@ def _atan2_cross(p: float, q: float) -> float:
     return _ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k)
 
 
+def _log_recip_slope(b: float) -> float:
+    """1/(b log(b)^2), the slope of 1/log(b) but for its sign: inf at b = 0 (and 1)."""
+    if b != b or b < 0.0:
+        return _NAN
+    if b == 0.0:
+        return _INF
+    if math.isinf(b):
+        return 0.0
+    log = math.log(b)
+    if log == 0.0:
+        return _INF
+    # the product where b is small, the quotient where it is large: no overflow either way
+    return 1.0 / (b * (log * log)) if b < 1.0 else (1.0 / b) / (log * log)
+
+
+def _log_base_dx(x: float, b: float) -> float:
+    """1/(x log(b)) as (1/log(b))/x: no overflow of x log(b)."""
+    return _div(_div(1.0, _log(b)), x + 0.0)
+
+
+def _log_base_db(x: float, b: float) -> float:
+    """-log(x)/(b log(b)^2) as -((log(x)/log(b))/log(b))/b, which overflows only where it does
+    (not 1/(b log(b)^2) alone at b = 5e-324); 0 where log(x) is 0, infinite at b = 0."""
+    log_x = _log(x)
+    if b == 0.0 or b == 1.0 or log_x == 0.0 or not math.isfinite(log_x):
+        return -_zmul(log_x, _log_recip_slope(b))
+    log_b = _log(b)
+    return -((log_x / log_b) / log_b) / b
+
+
+def _log_base_dxb(x: float, b: float) -> float:
+    """1/(x b log(b)^2), scaled: x b neither over- nor underflows."""
+    log_b = _log(b)
+    if not (math.isfinite(x) and x != 0.0 and math.isfinite(log_b) and log_b != 0.0 and b > 0.0):
+        slope = _log_recip_slope(b)
+        if math.isinf(x) and slope == slope:
+            return math.copysign(0.0, x)
+        return _div(slope, x + 0.0)
+    mx, ex = math.frexp(x)
+    mb, eb = math.frexp(b)
+    return _ldexp(1.0 / (mx * mb * (log_b * log_b)), -(ex + eb))
+
+
 # The same functions on NumPy arrays (imported only when an array form is used), with the
 # same values at nan, infinities and signed zeros; both branches of a choice are computed,
 # and the caller silences NumPy's floating-point warnings.
@@ -446,9 +489,51 @@ def _atan2_cross_array(p: Any, q: Any) -> Any:
     return np.where(infinite, 0.0, cross)
 
 
+def _log_recip_slope_array(b: Any) -> Any:
+    import numpy as np
+
+    log = np.log(b)
+    slope = np.where(b < 1.0, 1.0 / (b * (log * log)), (1.0 / b) / (log * log))
+    return np.where(b == 0.0, np.inf, np.where(log == 0.0, np.inf, slope))
+
+
+def _log_base_dx_array(x: Any, b: Any) -> Any:
+    import numpy as np
+
+    return (1.0 / np.log(b)) / (x + 0.0)
+
+
+def _log_base_db_array(x: Any, b: Any) -> Any:
+    import numpy as np
+
+    log_x, log_b = np.log(x), np.log(b)
+    edge = (b == 0.0) | (b == 1.0) | (log_x == 0.0) | ~np.isfinite(log_x)
+    return np.where(edge, -_zmul_array(log_x, _log_recip_slope_array(b)), -((log_x / log_b) / log_b) / b)
+
+
+def _log_base_dxb_array(x: Any, b: Any) -> Any:
+    import numpy as np
+
+    log_b = np.log(b)
+    slope = _log_recip_slope_array(b)
+    edge = np.where(np.isinf(x) & ~np.isnan(slope), np.copysign(0.0, x), slope / (x + 0.0))
+    mx, ex = np.frexp(x)
+    mb, eb = np.frexp(b)
+    scaled = np.ldexp(1.0 / (mx * mb * (log_b * log_b)), -(ex + eb))
+    regular = np.isfinite(x) & (x != 0.0) & np.isfinite(log_b) & (log_b != 0.0) & (b > 0.0)
+    return np.where(regular, scaled, edge)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LOG2_E = math.log2(math.e)  # 1/ln 2, correctly rounded
 _LOG10_E = math.log10(math.e)  # 1/ln 10, correctly rounded (1/math.log(10) is not)
+
+def _log_recip_curve(m: Any, b: Any, factor: Any = 1.0) -> Any:
+    """factor*(log(b) + 2)/(b^2 log(b)^3), where the second is -d/db 1/(b log(b)^2): a product
+    of factors that neither overflow nor underflow where it does not, 0 where factor is 0."""
+    slope, log = m.log_recip_slope(b), m.log(b)
+    return m.zmul(m.zmul(factor, m.zmul(slope, log)), m.zmul(slope, log + 2.0))
+
 
 def _inverse_square(m: Any, p: Any, q: Any) -> Any:
     """1/(p^2 + q^2) as atan2_ratio(p, q)^2 + atan2_ratio(q, p)^2 (no overflow)."""
@@ -514,7 +599,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("log10", _log10, (lambda m, x, out: m.div(_LOG10_E, x + 0.0),),
        "log10(x); d/dx = 1/(x*ln 10)", spellings=("log10",), fast=math.log10, numpy="log10"),
     Op("log_base", _log_base,
-       (lambda m, x, b, out: m.div(1.0, x * m.log(b)), lambda m, x, b, out: -m.div(out, b * m.log(b))),
+       (lambda m, x, b, out: m.log_base_dx(x, b), lambda m, x, b, out: m.log_base_db(x, b)),
        "log(x, b) = ln x/ln b; d/dx = 1/(x ln b), d/db = -log(x, b)/(b ln b)",
        spellings=("log",), numpy=_log_base_array),
     Op("sqrt", _sqrt, (lambda m, x, out: m.div(0.5, out + 0.0),), "sqrt(x); d/dx = 1/(2 sqrt(x))",
@@ -589,6 +674,24 @@ OPERATIONS: tuple[Op, ...] = (
        "d/dp = -2p/r^4 - 4p(q^2 - p^2)/r^6, d/dq = 2q/r^4 - 4q(q^2 - p^2)/r^6 (r^2 = p^2 + q^2)",
        public=False, numpy=_atan2_cross_array,
        expansion=lambda m, p, q: m.div(q * q - p * p, (p * p + q * q) * (p * p + q * q))),
+    Op("log_recip_slope", _log_recip_slope, (lambda m, b, out: -_log_recip_curve(m, b),),
+       "1/(b log(b)^2), inf at b = 0; d/db = -(log(b) + 2)/(b^2 log(b)^3)", public=False,
+       numpy=_log_recip_slope_array, expansion=lambda m, b: m.div(1.0, b * m.log(b) * m.log(b))),
+    Op("log_base_dx", _log_base_dx,
+       (lambda m, x, b, out: -m.div(out, x + 0.0), lambda m, x, b, out: -m.log_base_dxb(x, b)),
+       "1/(x log(b)); d/dx = -1/(x^2 log(b)), d/db = -1/(x b log(b)^2)", public=False,
+       numpy=_log_base_dx_array, expansion=lambda m, x, b: m.div(1.0, x * m.log(b))),
+    Op("log_base_db", _log_base_db,
+       (lambda m, x, b, out: -m.log_base_dxb(x, b), lambda m, x, b, out: _log_recip_curve(m, b, m.log(x))),
+       "-log(x)/(b log(b)^2), 0 where log(x) = 0; d/dx = -1/(x b log(b)^2), "
+       "d/db = log(x)(log(b) + 2)/(b^2 log(b)^3)", public=False, numpy=_log_base_db_array,
+       expansion=lambda m, x, b: -m.div(m.log_base(x, b), b * m.log(b))),
+    Op("log_base_dxb", _log_base_dxb,
+       (lambda m, x, b, out: -m.div(out, x + 0.0),
+        lambda m, x, b, out: -m.div(out, b) * (1.0 + m.div(2.0, m.log(b)))),
+       "1/(x b log(b)^2), scaled; d/dx = -1/(x^2 b log(b)^2), d/db = -(1 + 2/log(b))/(x b^2 log(b)^2)",
+       public=False, numpy=_log_base_dxb_array,
+       expansion=lambda m, x, b: m.div(1.0, x * b * m.log(b) * m.log(b))),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}
