@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import expr as ast
-from .ops import OPS, Op, algebra, array_form
+from .ops import OPS, Op, algebra, array_form, exact_minus_one
 
 Flavour = str
 """``"fast"`` (raw math, may raise), ``"safe"`` (IEEE forward functions) or ``"numpy"`` (arrays)."""
@@ -134,7 +134,8 @@ def _constant(writer: _Writer, value: float) -> _Code:
 def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
     """``op(args)`` as code.  Constant arguments fold now, with the same forward function;
     a few identities that are exact in IEEE arithmetic are applied (x*1 = x, x^1 = x,
-    -(-x) = x, x^2 = x*x as the forward function has it, zmul(c, x) = c*x for finite c != 0);
+    -(-x) = x, x^2 = x*x as the forward function has it, zmul(c, x) = c*x for finite c != 0,
+    pow_dx(x, c) = zmul(c, x^(c-1)) where c - 1 is exact);
     nothing else is rearranged, so the code
     computes bit for bit what the Scalar graph computes."""
     codes = [a if isinstance(a, _Code) else _constant(writer, a) for a in args]
@@ -152,6 +153,11 @@ def _emit(writer: _Writer, op: Op, args: Sequence[Any]) -> _Code:
     if op.name == "pow" and values[1] is not None and writer.flavour == "fast":
         # A constant exponent other than 2: libm's pow equals the forward function here.
         return _Code(writer.call_function(math.pow, [c.text for c in codes]), writer)
+    if op.name == "pow_dx" and values[1] is not None and math.isfinite(values[1]) \
+            and exact_minus_one(values[1]):
+        # y*x^(y-1) for a constant y whose y - 1 is exact: as the forward function computes it
+        power = _emit(writer, OPS["pow"], (codes[0], _constant(writer, values[1] - 1.0)))
+        return _emit(writer, OPS["zmul"], (codes[1], power))
     if op.name == "zmul" and any(v is not None and v != 0.0 and math.isfinite(v) for v in values):
         return _emit(writer, OPS["mul"], codes)  # a finite nonzero factor: a product
     if op.name == "neg" and codes[0].text.startswith("(-") and codes[0].text.endswith(")") \

@@ -247,6 +247,9 @@ def _zmul(a: float, b: float) -> float:
 # a forward function that keeps the digits, with partials (the second derivatives) written so
 # that they keep them too.  Each is private (``public=False``): only derivative rules call it.
 
+_MIN_NORMAL = 2.0 ** -1022
+
+
 def _ldexp(x: float, n: int) -> float:
     """x * 2^n, rounded once; inf where it overflows (math.ldexp raises there)."""
     try:
@@ -372,6 +375,85 @@ def _log_base_dxb(x: float, b: float) -> float:
     mx, ex = math.frexp(x)
     mb, eb = math.frexp(b)
     return _ldexp(1.0 / (mx * mb * (log_b * log_b)), -(ex + eb))
+
+
+def _exact_minus(y: Any, k: float) -> Any:
+    """Whether y - k is a float: Knuth's two-sum says the rounding error of y - k is 0.
+    Elementwise on NumPy arrays."""
+    e = y - k
+    back = e - y
+    return (y - (e - back)) + (-k - back) == 0.0
+
+
+def exact_minus_one(y: Any) -> Any:
+    """Whether y - 1 is a float: not for |y| >= 2^53, tiny y, or the last bit of some y in (-2, -1)."""
+    return _exact_minus(y, 1.0)
+
+
+def _power_minus(x: float, y: float, k: float) -> float:
+    """x^(y-k) for k = 1 or 2, without rounding y - k: 1e200 - 1 rounds to the even 1e200, which
+    gets the sign of (-2)^(1e200 - 1) wrong, and 1e-17 - 1 to -1, which changes 1e-300^(y - 1)."""
+    e = y - k
+    if _exact_minus(y, k) or not math.isfinite(y):
+        return _pow(x, e)  # the usual case
+    if x == 0.0 or math.isinf(x):  # y - k is an integer only for an integer y, then even
+        magnitude = _pow(abs(x), e)
+        return math.copysign(magnitude, x) if k == 1.0 and y == math.floor(y) else magnitude
+    power = _pow(x, y)
+    return power / x if k == 1.0 else power / x / x
+
+
+def _pow_dx(x: float, y: float) -> float:
+    """y x^(y-1), 0 when y is 0."""
+    if exact_minus_one(y) or not math.isfinite(x) or not math.isfinite(y) or x == 0.0:
+        return _zmul(y, _power_minus(x, y, 1.0))
+    power = _pow(x, y)  # y x^y/x, the product first where 1/x may overflow and y x^y not
+    return (y * power) / x if abs(x) < 1.0 else y * (power / x)
+
+
+def _pow_dxx(x: float, y: float) -> float:
+    """y(y-1) x^(y-2), 0 when y is 0 or 1."""
+    c = y * (y - 1.0)
+    if not math.isfinite(x) or not math.isfinite(y) or x == 0.0:
+        return _zmul(c, _power_minus(x, y, 2.0))
+    if _exact_minus(y, 2.0):
+        power = _pow(x, y - 2.0)
+        if _MIN_NORMAL <= abs(power) < _INF or not exact_minus_one(y):
+            return _zmul(c, power)
+    if exact_minus_one(y):  # y near 1, where a tiny c meets a huge x^(y-2): c x^(y-1)/x
+        return _zmul(c, _pow(x, y - 1.0)) / x
+    power = _pow(x, y)
+    return (_zmul(c, power) / x) / x if abs(x) < 1.0 else _zmul(c, (power / x) / x)
+
+
+def _pow_dy(x: float, y: float) -> float:
+    """x^y*log(x): 0 where x^y is 0 (at x = 0, y > 0), nan for x < 0 (no x^y between integers y)."""
+    if x < 0.0:
+        return _NAN
+    power, log = _pow(x, y), _log(x)
+    if (power < _MIN_NORMAL or math.isinf(power)) and log != 0.0 and math.isfinite(log):
+        # x^y over- or underflows where x^y*log(x) need not: x^(y/2)*log(x)*x^(y/2)
+        half = _pow(x, 0.5 * y)
+        return (half * log) * half
+    return _zmul(power, log)
+
+
+def _pow_dyy(x: float, y: float) -> float:
+    """x^y log(x)^2: 0 where x^y is 0, nan for x < 0."""
+    if x < 0.0:
+        return _NAN
+    power, log = _pow(x, y), _log(x)
+    if (power < _MIN_NORMAL or math.isinf(power)) and log != 0.0 and math.isfinite(log):
+        half = _pow(x, 0.5 * y) * log
+        return half * half
+    return _zmul(_zmul(power, log), log)
+
+
+def _pow_dxy(x: float, y: float) -> float:
+    """x^(y-1)*(1 + y*log(x)), the mixed second derivative of x^y: nan for x < 0."""
+    if x < 0.0:
+        return _NAN
+    return _zmul(_power_minus(x, y, 1.0), 1.0 + _zmul(y, _log(x)))
 
 
 # The same functions on NumPy arrays (imported only when an array form is used), with the
@@ -524,6 +606,69 @@ def _log_base_dxb_array(x: Any, b: Any) -> Any:
     return np.where(regular, scaled, edge)
 
 
+def _power_minus_array(x: Any, y: Any, k: float) -> Any:
+    import numpy as np
+
+    e = y - k
+    exact = _exact_minus(y, k) | ~np.isfinite(y)
+    magnitude = np.power(np.abs(x), e)
+    odd = (k == 1.0) & (y == np.floor(y))
+    edge = np.where(odd, np.copysign(magnitude, x), magnitude)
+    power = np.power(x, y)
+    inexact = power / x if k == 1.0 else power / x / x
+    return np.where(exact, np.power(x, e), np.where((x == 0.0) | np.isinf(x), edge, inexact))
+
+
+def _pow_dx_array(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    exact = exact_minus_one(y) | ~np.isfinite(x) | ~np.isfinite(y) | (x == 0.0)
+    power = np.power(x, y)
+    inexact = np.where(np.abs(x) < 1.0, (y * power) / x, y * (power / x))
+    return np.where(exact, _zmul_array(y, _power_minus_array(x, y, 1.0)), inexact)
+
+
+def _pow_dxx_array(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    c = y * (y - 1.0)
+    edge = ~np.isfinite(x) | ~np.isfinite(y) | (x == 0.0)
+    power2 = np.power(x, y - 2.0)
+    normal = (np.abs(power2) >= _MIN_NORMAL) & (np.abs(power2) < np.inf)
+    plain = _exact_minus(y, 2.0) & (normal | ~exact_minus_one(y))
+    power = np.power(x, y)
+    value = np.where(np.abs(x) < 1.0, (_zmul_array(c, power) / x) / x, _zmul_array(c, (power / x) / x))
+    value = np.where(exact_minus_one(y), _zmul_array(c, np.power(x, y - 1.0)) / x, value)
+    value = np.where(plain, _zmul_array(c, power2), value)
+    return np.where(edge, _zmul_array(c, _power_minus_array(x, y, 2.0)), value)
+
+
+def _pow_dy_array(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    power, log = np.power(x, y), np.log(x)
+    half = np.power(x, 0.5 * y)
+    rescue = ((power < _MIN_NORMAL) | np.isinf(power)) & (log != 0.0) & np.isfinite(log)
+    return np.where(x < 0.0, np.nan, np.where(rescue, (half * log) * half, _zmul_array(power, log)))
+
+
+def _pow_dyy_array(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    power, log = np.power(x, y), np.log(x)
+    half = np.power(x, 0.5 * y) * log
+    rescue = ((power < _MIN_NORMAL) | np.isinf(power)) & (log != 0.0) & np.isfinite(log)
+    value = np.where(rescue, half * half, _zmul_array(_zmul_array(power, log), log))
+    return np.where(x < 0.0, np.nan, value)
+
+
+def _pow_dxy_array(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    value = _zmul_array(_power_minus_array(x, y, 1.0), 1.0 + _zmul_array(y, np.log(x)))
+    return np.where(x < 0.0, np.nan, value)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LOG2_E = math.log2(math.e)  # 1/ln 2, correctly rounded
 _LOG10_E = math.log10(math.e)  # 1/ln 10, correctly rounded (1/math.log(10) is not)
@@ -554,9 +699,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("div", _div, (lambda m, a, b, out: m.div(1.0, b), lambda m, a, b, out: -m.div(out, b)),
        "a / b; d/da = 1/b, d/db = -a/b^2", symbol="/", inline="{0} / {1}"),
     Op("neg", lambda a: -a, (lambda m, a, out: -1.0,), "-a; d/da = -1", symbol="-", inline="-{0}"),
-    Op("pow", _pow,
-       (lambda m, x, y, out: m.zmul(y, m.pow(x, y - 1.0)),
-        lambda m, x, y, out: m.zmul(out, m.log(x))),
+    Op("pow", _pow, (lambda m, x, y, out: m.pow_dx(x, y), lambda m, x, y, out: m.pow_dy(x, y)),
        "x^y; d/dx = y*x^(y-1) (0 when y = 0), d/dy = x^y*log(x) (0 when x^y = 0)",
        spellings=("pow",), symbol="^", numpy="power"),
     # trigonometric
@@ -692,6 +835,34 @@ OPERATIONS: tuple[Op, ...] = (
        "1/(x b log(b)^2), scaled; d/dx = -1/(x^2 b log(b)^2), d/db = -(1 + 2/log(b))/(x b^2 log(b)^2)",
        public=False, numpy=_log_base_dxb_array,
        expansion=lambda m, x, b: m.div(1.0, x * b * m.log(b) * m.log(b))),
+    Op("pow_dx", _pow_dx, (lambda m, x, y, out: m.pow_dxx(x, y), lambda m, x, y, out: m.pow_dxy(x, y)),
+       "y x^(y-1), 0 when y = 0, without rounding y - 1; d/dx = y(y-1)x^(y-2), "
+       "d/dy = x^(y-1)(1 + y log(x))", public=False, numpy=_pow_dx_array,
+       expansion=lambda m, x, y: m.zmul(y, m.pow(x, y - 1.0))),
+    Op("pow_dxx", _pow_dxx,
+       (lambda m, x, y, out: m.zmul(y * (y - 1.0), m.pow_dx(x, y - 2.0)),
+        lambda m, x, y, out: m.zmul(m.pow(x, y - 2.0), 2.0 * y - 1.0 + m.zmul(y * (y - 1.0), m.log(x)))),
+       "y(y-1) x^(y-2), 0 when y = 0 or 1, without rounding y - 2; d/dx = y(y-1)(y-2)x^(y-3), "
+       "d/dy = x^(y-2)(2y - 1 + y(y-1) log(x))", public=False, numpy=_pow_dxx_array,
+       expansion=lambda m, x, y: m.zmul(y * (y - 1.0), m.pow(x, y - 2.0))),
+    Op("pow_dy", _pow_dy, (lambda m, x, y, out: m.pow_dxy(x, y), lambda m, x, y, out: m.pow_dyy(x, y)),
+       "x^y log(x), 0 where x^y = 0, nan for x < 0; d/dx = x^(y-1)(1 + y log(x)), "
+       "d/dy = x^y log(x)^2", public=False, numpy=_pow_dy_array,
+       expansion=lambda m, x, y: m.zmul(m.pow(x, y), m.log(x))),
+    Op("pow_dyy", _pow_dyy,
+       (lambda m, x, y, out: m.zmul(m.pow_dy(x, y - 1.0), 2.0 + m.zmul(y, m.log(x))),
+        lambda m, x, y, out: m.zmul(out, m.log(x))),
+       "x^y log(x)^2, 0 where x^y = 0, nan for x < 0; d/dx = x^(y-1) log(x)(2 + y log(x)), "
+       "d/dy = x^y log(x)^3", public=False, numpy=_pow_dyy_array,
+       expansion=lambda m, x, y: m.zmul(m.zmul(m.pow(x, y), m.log(x)), m.log(x))),
+    Op("pow_dxy", _pow_dxy,
+       (lambda m, x, y, out: m.zmul(m.pow_dx(x, y - 1.0), 1.0 + m.zmul(y, m.log(x)))
+        + m.zmul(y, m.pow(x, y - 2.0)),
+        lambda m, x, y, out: m.zmul(m.pow_dy(x, y - 1.0), 2.0 + m.zmul(y, m.log(x)))),
+       "x^(y-1)(1 + y log(x)), the mixed second derivative of x^y, nan for x < 0; "
+       "d/dx = (y-1)x^(y-2)(1 + y log(x)) + y x^(y-2), d/dy = x^(y-1) log(x)(2 + y log(x))",
+       public=False, numpy=_pow_dxy_array,
+       expansion=lambda m, x, y: m.zmul(m.pow(x, y - 1.0), 1.0 + m.zmul(y, m.log(x)))),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in OPERATIONS}
