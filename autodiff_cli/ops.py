@@ -314,6 +314,9 @@ def _hypot_ratio(a: float, b: float) -> float:
         return _NAN if math.isinf(b) else math.copysign(1.0, a)
     if math.isinf(b):
         return math.copysign(0.0, a)
+    hypot = _hypot(a, b)
+    if _MIN_NORMAL <= hypot < _INF:  # neither overflowed nor rounded to a subnormal
+        return a / hypot
     sa, sb, _ = _scale(a, b)
     return sa / math.hypot(sa, sb)
 
@@ -326,6 +329,8 @@ def _atan2_ratio(p: float, q: float) -> float:
         return math.copysign(0.0, p)  # at most 1/|p| or 1/|q|: 0 in the limit
     if p == 0.0 and q == 0.0:
         return _NAN
+    if 1e-150 < abs(p) + abs(q) < 1e150:  # p^2 + q^2 neither overflows nor underflows
+        return p / (p * p + q * q)
     sp, sq, k = _scale(p, q)
     return _ldexp(sp / (sp * sp + sq * sq), -k)
 
@@ -338,6 +343,9 @@ def _atan2_cross(p: float, q: float) -> float:
         return 0.0
     if p == 0.0 and q == 0.0:
         return _NAN
+    if 1e-75 < abs(p) + abs(q) < 1e75:  # (p^2 + q^2)^2 neither overflows nor underflows
+        square = p * p + q * q
+        return ((q - p) * (q + p)) / (square * square)
     sp, sq, k = _scale(p, q)
     square = sp * sp + sq * sq
     return _ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k)
@@ -414,7 +422,11 @@ def _power_minus(x: float, y: float, k: float) -> float:
 
 def _pow_dx(x: float, y: float) -> float:
     """y x^(y-1), 0 when y is 0."""
-    if exact_minus_one(y) or not math.isfinite(x) or not math.isfinite(y) or x == 0.0:
+    e = y - 1.0
+    back = e - y
+    if (y - (e - back)) + (-1.0 - back) == 0.0:  # y - 1 is exact (exact_minus_one): the usual case
+        return _zmul(y, _pow(x, e))
+    if not math.isfinite(x) or not math.isfinite(y) or x == 0.0:
         return _zmul(y, _power_minus(x, y, 1.0))
     power = _pow(x, y)  # y x^y/x, the product first where 1/x may overflow and y x^y not
     return (y * power) / x if abs(x) < 1.0 else y * (power / x)
@@ -555,7 +567,8 @@ def _hypot_ratio_array(a: Any, b: Any) -> Any:
     import numpy as np
 
     sa, sb, _ = _scale_array(a, b)
-    ratio = sa / np.hypot(sa, sb)
+    hypot = np.hypot(a, b)
+    ratio = np.where((hypot >= _MIN_NORMAL) & (hypot < np.inf), a / hypot, sa / np.hypot(sa, sb))
     ratio = np.where(np.isinf(a), np.where(np.isinf(b) | np.isnan(b), np.nan, np.copysign(1.0, a)), ratio)
     ratio = np.where(np.isinf(b) & np.isfinite(a), np.copysign(0.0, a), ratio)
     return np.where((a == 0.0) & ~np.isnan(b), a, ratio)
@@ -565,7 +578,9 @@ def _atan2_ratio_array(p: Any, q: Any) -> Any:
     import numpy as np
 
     sp, sq, k = _scale_array(p, q)
-    ratio = np.ldexp(sp / (sp * sp + sq * sq), -k)
+    size = np.abs(p) + np.abs(q)
+    ratio = np.where((size > 1e-150) & (size < 1e150), p / (p * p + q * q),
+                     np.ldexp(sp / (sp * sp + sq * sq), -k))
     infinite = (np.isinf(p) | np.isinf(q)) & ~np.isnan(p) & ~np.isnan(q)
     return np.where(infinite, np.copysign(0.0, p), ratio)
 
@@ -574,8 +589,10 @@ def _atan2_cross_array(p: Any, q: Any) -> Any:
     import numpy as np
 
     sp, sq, k = _scale_array(p, q)
-    square = sp * sp + sq * sq
-    cross = np.ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k)
+    square, plain = sp * sp + sq * sq, p * p + q * q
+    size = np.abs(p) + np.abs(q)
+    cross = np.where((size > 1e-75) & (size < 1e75), ((q - p) * (q + p)) / (plain * plain),
+                     np.ldexp(((sq - sp) * (sq + sp)) / (square * square), -2 * k))
     infinite = (np.isinf(p) | np.isinf(q)) & ~np.isnan(p) & ~np.isnan(q)
     return np.where(infinite, 0.0, cross)
 
