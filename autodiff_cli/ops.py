@@ -432,6 +432,16 @@ def _pow_dx(x: float, y: float) -> float:
     return (y * power) / x if abs(x) < 1.0 else y * (power / x)
 
 
+def _pow_dx_fast(x: float, y: float) -> float:
+    """_pow_dx where y - 1 is exact, y is not 0 and math.pow does not raise: compiled code's
+    fast path, with the same values."""
+    e = y - 1.0
+    back = e - y
+    if (y - (e - back)) + (-1.0 - back) == 0.0 and y != 0.0:
+        return y * (x * x if e == 2.0 else math.pow(x, e))  # as _pow computes the power
+    return _pow_dx(x, y)
+
+
 def _pow_dxx(x: float, y: float) -> float:
     """y(y-1) x^(y-2), 0 when y is 0 or 1."""
     c = y * (y - 1.0)
@@ -457,6 +467,14 @@ def _pow_dy(x: float, y: float) -> float:
         half = _pow(x, 0.5 * y)
         return (half * log) * half
     return _zmul(power, log)
+
+
+def _pow_dy_fast(x: float, y: float) -> float:
+    """_pow_dy where math.pow and math.log do not raise (x > 0, no overflow): compiled code's
+    fast path, with the same values."""
+    power, log = x * x if y == 2.0 else math.pow(x, y), math.log(x)
+    return power * log if power >= _MIN_NORMAL else _pow_dy(x, y)
+
 
 
 def _pow_dyy(x: float, y: float) -> float:
@@ -863,7 +881,7 @@ OPERATIONS: tuple[Op, ...] = (
        expansion=lambda m, x, b: m.div(1.0, x * b * m.log(b) * m.log(b))),
     Op("pow_dx", _pow_dx, (lambda m, x, y, out: m.pow_dxx(x, y), lambda m, x, y, out: m.pow_dxy(x, y)),
        "y x^(y-1), 0 when y = 0, without rounding y - 1; d/dx = y(y-1)x^(y-2), "
-       "d/dy = x^(y-1)(1 + y log(x))", public=False, numpy=_pow_dx_array,
+       "d/dy = x^(y-1)(1 + y log(x))", public=False, fast=_pow_dx_fast, numpy=_pow_dx_array,
        expansion=lambda m, x, y: m.zmul(y, m.pow(x, y - 1.0))),
     Op("pow_dxx", _pow_dxx,
        (lambda m, x, y, out: m.zmul(y * (y - 1.0), m.pow_dx(x, y - 2.0)),
@@ -873,7 +891,7 @@ OPERATIONS: tuple[Op, ...] = (
        expansion=lambda m, x, y: m.zmul(y * (y - 1.0), m.pow(x, y - 2.0))),
     Op("pow_dy", _pow_dy, (lambda m, x, y, out: m.pow_dxy(x, y), lambda m, x, y, out: m.pow_dyy(x, y)),
        "x^y log(x), 0 where x^y = 0, nan for x < 0; d/dx = x^(y-1)(1 + y log(x)), "
-       "d/dy = x^y log(x)^2", public=False, numpy=_pow_dy_array,
+       "d/dy = x^y log(x)^2", public=False, fast=_pow_dy_fast, numpy=_pow_dy_array,
        expansion=lambda m, x, y: m.zmul(m.pow(x, y), m.log(x))),
     Op("pow_dyy", _pow_dyy,
        (lambda m, x, y, out: m.zmul(m.pow_dy(x, y - 1.0), 2.0 + m.zmul(y, m.log(x))),

@@ -312,6 +312,26 @@ def test_the_log_term_appears_only_for_an_exponent_that_depends_on_a_variable() 
     assert x.grad == -4.0 and y.grad is not None and math.isnan(y.grad)
 
 
+# ---------------------------------------------------------------- compiled code's fast functions
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.fast is not None], ids=lambda op: op.name)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_fast_function_gives_forward_s_bits_wherever_it_does_not_raise(op: Op, data: st.DataObject) -> None:
+    """Compiled code calls ``fast`` and reruns with ``forward`` only where it raises."""
+    special = st.sampled_from((*_SPECIAL, 2.0, -2.0, 3.0, 0.5 + 2.0**-53, 2.0**53 + 2.0, 1e-17))
+    args = [data.draw(special | st.floats()) for _ in range(op.arity)]
+    assert op.fast is not None
+    try:
+        fast = op.fast(*args)
+    except (ArithmeticError, ValueError):
+        return
+    want = op.forward(*args)
+    assert (fast == want and math.copysign(1.0, fast) == math.copysign(1.0, want)) \
+        or (math.isnan(fast) and math.isnan(want)), (op.name, args, fast, want)
+
+
 # ---------------------------------------------------------------- array forms
 
 _SPECIAL = (-math.inf, -1e300, -3.5, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.0, 3.5,
