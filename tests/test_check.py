@@ -32,8 +32,8 @@ from autodiff_cli.check.point import (
     richardson,
     sample_points,
 )
-from autodiff_cli.cli import check as check_command
 from autodiff_cli.cli import app as cli_app
+from autodiff_cli.cli import check as check_command
 from autodiff_cli.errors import AdcliError, VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPS, Op, public_operations
