@@ -22,11 +22,12 @@ _EXPORTS = {
     "grad": "engine.gradient",
     "gradients": "engine.scalar",
     "hessian": "engine.hessian",
+    "minimize": "optimize.minimize",
     "parse": "language.parser",
 }
 
 __all__ = ["AdcliError", "GradResult", "Program", "Scalar", "__version__", "central_difference",
-           "compile_program", "diff", "grad", "gradients", "hessian", "parse"]
+           "compile_program", "diff", "grad", "gradients", "hessian", "minimize", "parse"]
 
 if TYPE_CHECKING:
     from .check.point import central_difference
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .errors import AdcliError
     from .expr import Program
     from .language.parser import parse
+    from .optimize.minimize import minimize
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from autodiff_cli import parse
 from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.optimize import minimize as minimize_module
 from autodiff_cli.optimize.linesearch import LineSearch, strong_wolfe
 
 from .strategies import points, programs
@@ -55,6 +56,26 @@ def test_accepted_steps_satisfy_the_strong_wolfe_conditions(
         assert (value, slope) == (search.value, search.slope)
     else:
         assert search.status in ("failed", "unbounded")
+
+
+def test_every_accepted_step_of_bfgs_and_lbfgs_satisfies_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    original = minimize_module.strong_wolfe
+
+    def checked(phi: Any, value0: float, slope0: float, alpha0: float = 1.0, **kw: Any) -> LineSearch:
+        search = original(phi, value0, slope0, alpha0, **kw)
+        if search.status == "ok":
+            seen.append(wolfe_holds(search, value0, slope0, kw["c1"], kw["c2"]))
+        return search
+
+    monkeypatch.setattr(minimize_module, "strong_wolfe", checked)
+    for method in ("bfgs", "lbfgs"):
+        for source, start in [("(1-x)^2 + 100*(y-x^2)^2", {"x": -1.2, "y": 1.0}),
+                              ("exp(x - 1) + exp(1 - x) + (y - x)^4 + sin(z)^2",
+                               {"x": 3.0, "y": -2.0, "z": 1.0})]:
+            result = minimize_module.minimize(source, method=method, **start)
+            assert result.converged
+    assert len(seen) > 40 and all(seen)
 
 
 def test_a_quadratic_gets_its_exact_minimizer_along_the_line() -> None:
