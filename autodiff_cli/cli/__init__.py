@@ -8,7 +8,7 @@ from importlib import import_module
 
 from .core import app, main
 
-for _command in ("grad", "graph", "plot", "check", "diff", "hessian", "descend"):
+for _command in ("grad", "graph", "plot", "check", "diff", "hessian", "descend", "minimize"):
     import_module(f".{_command}", __name__)
 
 __all__ = ["app", "main"]
