@@ -453,17 +453,11 @@ class Minimizer:
     def _noise(self) -> float:
         """A bound on f's rounding error at the current point: ε·Σ|v·∂f/∂v| over the operations
         that depend on the variables (as ``adcli check`` bounds it), and at least ε·|f|."""
-        import numpy as np
+        from ..engine.rounding import EPS, rounding_bound
 
-        from ..engine.compile import compile_program
-
-        if self._noise_at[0] is self._x:
-            return self._noise_at[1]
-        columns = [np.array([v]) for v in self.objective.full(self._x)]
-        detail = compile_program(self.program, self.free).inspect_points(*columns)
-        total = math.fsum(abs(float(t[0]) * float(g[0])) for t, g in detail.rounding)
-        eps = 2.220446049250313e-16
-        self._noise_at = (self._x, eps * max(total, abs(self._f)))
+        if self._noise_at[0] is not self._x:
+            bound = rounding_bound(self.program, self.free)(*self.objective.full(self._x))
+            self._noise_at = (self._x, max(bound, EPS * abs(self._f)))
         return self._noise_at[1]
 
     def _tiny(self, length: float) -> bool:

@@ -24,6 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+BOUNDARY_TOLERANCE = 1e-10
+"""A boundary step's length is the radius to this relative tolerance (the root of the secular
+equation is found by Newton's method, which converges from the left in a few steps)."""
+
 EIGEN_TOLERANCE = 1e-12
 """Eigenvalues within this fraction of the largest of λ_min count as λ_min (the hard case
 looks at all of them)."""
@@ -75,7 +79,7 @@ def exact_step(g: Any, eigenvalues: Any, vectors: Any, radius: float) -> Step:
         negative = curvature <= 0.0 and bool(np.any(coefficients != 0.0))
         return Step(p, vectors @ (lam * coefficients), predicted, boundary, negative)
 
-    if lowest > tiny:  # positive definite: the Newton step, if it fits
+    if lowest > 0.0:  # positive definite (however badly conditioned): the Newton step, if it fits
         newton = along(0.0)
         if float(np.linalg.norm(newton)) <= radius:
             return step_of(newton, False)
@@ -128,7 +132,7 @@ def _boundary_sigma(gt: Any, lam: Any, radius: float, low: float) -> float:
     for _ in range(100):
         p2, q2 = norms(sigma)
         pnorm = math.sqrt(p2) if math.isfinite(p2) else math.inf
-        if math.isfinite(pnorm) and abs(pnorm - radius) <= 1e-12 * radius:
+        if math.isfinite(pnorm) and abs(pnorm - radius) <= BOUNDARY_TOLERANCE * radius:
             return sigma
         if pnorm > radius:
             lower = sigma
@@ -138,7 +142,7 @@ def _boundary_sigma(gt: Any, lam: Any, radius: float, low: float) -> float:
         candidate = sigma + step
         if not (math.isfinite(candidate) and lower < candidate < high):
             candidate = 0.5 * (lower + high)
-        if candidate == sigma:
+        if candidate == sigma or high - lower <= 1e-15 * high:  # as close as float64 gets
             return sigma
         sigma = candidate
     return sigma
