@@ -41,6 +41,17 @@ def _coordinate(name: str) -> Callable[[Any], str]:
     return lambda row: short(row.point[name])
 
 
+SHOWN = 8
+"""A point with more variables than this shows its first ones (--json has them all)."""
+
+
+def _point(point: dict[str, float]) -> str:
+    if len(point) <= SHOWN:
+        return point_text(point)
+    first = dict(list(point.items())[:SHOWN])
+    return f"{point_text(first)}, … ({len(point)} variables; --json lists them all)"
+
+
 def _bound(low: float, high: float) -> str:
     return f"[{number(low)}, {number(high)}]"
 
@@ -59,9 +70,11 @@ def minimize_summary(result: MinimizeResult) -> RenderableType:
     wanted = "local maximum" if result.maximize else "local minimum"
     grid.add_row("point is", Text(kind, style="green" if kind.startswith(wanted) else "yellow"))
     if result.eigenvalues is not None:
-        grid.add_row("eigenvalues", ", ".join(number(v) for v in result.eigenvalues)
-                     + ("  (of the Hessian over the variables not held at a bound)"
-                        if result.active_bounds else ""))
+        values = result.eigenvalues
+        shown = ", ".join(number(v) for v in values) if len(values) <= SHOWN else (
+            f"{number(values[0])} … {number(values[-1])} ({len(values)}; --json lists them all)")
+        grid.add_row("eigenvalues", shown + ("  (of the Hessian over the variables not held at a bound)"
+                                             if result.active_bounds else ""))
     grid.add_row("method", f"{result.method}: {METHODS[result.method]}")
     grid.add_row("iterations", str(result.iterations))
     counts = result.evaluations
@@ -74,14 +87,15 @@ def minimize_summary(result: MinimizeResult) -> RenderableType:
     grid.add_row("value", number(result.value))
     projected = "  (projected on the bounds)" if result.bounds else ""
     grid.add_row("‖grad‖", number(result.grad_norm) + projected)
-    grid.add_row("point", point_text(result.point))
-    grid.add_row("start", point_text(result.start))
+    grid.add_row("point", _point(result.point))
+    grid.add_row("start", _point(result.start))
     if result.bounds:
-        grid.add_row("bounds", ", ".join(f"{name} in {_bound(*interval)}"
-                                         for name, interval in result.bounds.items()))
-        active = ", ".join(f"{name} at its {side} bound" if side != "fixed" else f"{name} fixed by its bounds"
-                           for name, side in result.active_bounds.items())
-        grid.add_row("active", active or "none")
+        bounds = [f"{name} in {_bound(*interval)}" for name, interval in result.bounds.items()]
+        grid.add_row("bounds", ", ".join(bounds[:SHOWN]) + (", …" if len(bounds) > SHOWN else ""))
+        active = [f"{name} at its {side} bound" if side != "fixed" else f"{name} fixed by its bounds"
+                  for name, side in result.active_bounds.items()]
+        shown = ", ".join(active[:SHOWN]) + (f", … ({len(active)} in all)" if len(active) > SHOWN else "")
+        grid.add_row("active", shown or "none")
     for note in result.notes:
         grid.add_row("note", note)
     grid.add_row("elapsed", f"{result.elapsed:.3g} s")
