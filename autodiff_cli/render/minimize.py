@@ -69,7 +69,7 @@ def minimize_summary(result: MinimizeResult) -> RenderableType:
     kind = result.classification
     wanted = "local maximum" if result.maximize else "local minimum"
     grid.add_row("point is", Text(kind, style="green" if kind.startswith(wanted) else "yellow"))
-    if result.eigenvalues is not None:
+    if result.eigenvalues:  # (none when not computed, or when every variable is at a bound)
         values = result.eigenvalues
         shown = ", ".join(number(v) for v in values) if len(values) <= SHOWN else (
             f"{number(values[0])} … {number(values[-1])} ({len(values)}; --json lists them all)")
