@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from autodiff_cli import parse
 from autodiff_cli.engine.compile import compile_program
@@ -24,6 +26,7 @@ from autodiff_cli.optimize.minimize import (
     minimize_program,
 )
 
+from .strategies import points, programs
 from .test_mgh_problems import mgh
 
 ALL = list(METHODS)
@@ -107,6 +110,16 @@ def test_inactive_bounds_change_nothing(method: str) -> None:
     free = minimize(ROSENBROCK, method=method, x=-1.2, y=1)
     boxed = minimize(ROSENBROCK, method=method, bounds={"x": "-2:2", "y": "-inf:inf"}, x=-1.2, y=1)
     assert boxed.point == free.point and boxed.active_bounds == {}
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_model_step_out_of_the_box_does_not_stop_the_run(method: str) -> None:
+    """At (0, 0) with x ≥ 0 the gradient (-1, 0) points into the box, but Newton's step
+    (-0.02, 0.1) points out of it in x; held there, y alone offers no decrease.  The run
+    steps along the projected gradient instead and goes on to the minimum inside."""
+    result = minimize("-x + 10*x*y + y^2 + x^4", method=method, bounds={"x": "0:inf"}, x=0, y=0)
+    assert result.ok and result.active_bounds == {} and result.classification == "local minimum"
+    assert abs(result.point["x"] - 3.5454917965) <= 1e-6
 
 
 def test_a_start_outside_the_box_is_moved_onto_it() -> None:
@@ -346,3 +359,35 @@ def test_mgh_freudenstein_roth_ends_at_its_local_minimum_and_says_so() -> None:
     problem = next(p for p in mgh.PROBLEMS if p.number == 2)
     result = minimize(problem.text, **problem.point(problem.start))
     assert abs(result.value - 48.9842) <= 1e-4 and result.classification == "local minimum"
+
+
+# ---------------------------------------------------------------- random problems in random boxes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(ALL))
+def test_random_programs_in_random_boxes_end_inside_without_error(data: st.DataObject, method: str) -> None:
+    """Whatever the expression (kinks, nan, inf, no minimum): the run ends with a stop reason,
+    inside the box, at a point whose value is what f is there, and never worse than the start."""
+    source, _ = data.draw(programs(max_leaves=5))
+    program = parse(source)
+    names = program.variables
+    assume(names)
+    start = data.draw(points(names))
+    bounds: dict[str, tuple[float, float]] = {}
+    for name in names:
+        low = data.draw(st.sampled_from([-math.inf, -3.0, -1.0, 0.0, start[name]]))
+        high = data.draw(st.sampled_from([math.inf, 3.0, 1.0, start[name]]))
+        if low <= high:
+            bounds[name] = (low, high)
+    config = MinimizeConfig(method=method, bounds=bounds, max_iter=200)
+    result, _ = minimize_program(program, start, None, config)
+    assert result.stop_reason in STOP_REASONS
+    for name, (low, high) in bounds.items():
+        assert low <= result.point[name] <= high
+    value = compile_program(program).value(*result.point.values())
+    assert value == result.value or (math.isnan(value) and math.isnan(result.value))
+    first = compile_program(program).value(*[min(max(start[n], bounds.get(n, (-math.inf, math.inf))[0]),
+                                                 bounds.get(n, (-math.inf, math.inf))[1]) for n in names])
+    if math.isfinite(first) and result.stop_reason != "nonfinite":
+        assert result.value <= first

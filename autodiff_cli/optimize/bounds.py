@@ -129,7 +129,7 @@ class Box:
 
         if not self.bounded:
             return math.inf
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             to_upper = np.where(p > 0.0, (self.upper - x) / p, math.inf)
             to_lower = np.where(p < 0.0, (self.lower - x) / p, math.inf)
         return max(0.0, float(min(np.min(to_upper), np.min(to_lower))))
@@ -143,7 +143,7 @@ class Box:
         if not self.bounded:
             return moved
         if alpha >= alpha_max:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(all="ignore"):
                 hits_upper = (p > 0.0) & ((self.upper - x) / p <= alpha_max * (1.0 + 1e-12))
                 hits_lower = (p < 0.0) & ((self.lower - x) / p <= alpha_max * (1.0 + 1e-12))
             moved = np.where(hits_upper, self.upper, np.where(hits_lower, self.lower, moved))

@@ -337,7 +337,8 @@ class Minimizer:
         if config.radius is not None and not (config.radius > 0.0 and math.isfinite(config.radius)):
             raise AdcliError(f"{option('radius')} must be a positive number")
         if not free:
-            raise AdcliError("every variable is fixed: nothing to minimize")
+            raise AdcliError("every variable is fixed: nothing to minimize" if program.variables
+                             else "the expression has no variables: nothing to minimize")
         if config.method == "newton" and len(free) > DENSE_LIMIT:
             raise AdcliError(f"newton forms the {len(free)}×{len(free)} Hessian at every step; for more "
                              f"than {DENSE_LIMIT} variables use {option('method')} newton-cg (Hessian-vector "
@@ -489,12 +490,17 @@ class Minimizer:
         end; None after the other iterations."""
         methods = {"newton": self._newton, "bfgs": self._quasi_newton, "lbfgs": self._quasi_newton,
                    "newton-cg": self._newton_cg}
+        import numpy as np
+
         self._row_made = time.perf_counter()
         steps = methods[self.config.method]()
         last = -1
         while True:
             try:
-                next(steps)
+                # inf and nan are handled where they matter (a step refused, a search cut
+                # short), so NumPy's warnings about them would only be noise
+                with np.errstate(all="ignore"):
+                    next(steps)
             except StopIteration as stop:
                 reason: str = stop.value
                 break
@@ -503,14 +509,18 @@ class Minimizer:
                 yield self._row()
             else:
                 yield None
-        self.result = self._result(reason)
+        with np.errstate(all="ignore"):
+            self.result = self._result(reason)
         if last != self._iteration:
             yield self._row()
 
     def interrupt(self) -> MinimizeResult:
         """The result after Ctrl-C: the current point, which is the best so far (every method
         here only ever moves to a lower value)."""
-        self.result = self._result("interrupted")
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            self.result = self._result("interrupted")
         return self.result
 
     @property
@@ -568,6 +578,23 @@ class Minimizer:
             return None
         return _norm(vectors @ ((vectors.T @ self._g[free]) / eigenvalues))
 
+    def _free_all(self) -> Any:
+        import numpy as np
+
+        return np.ones(len(self.free), dtype=bool)
+
+    def _steepest_step(self, radius: float) -> Step:
+        """The Cauchy step along the projected gradient (which never points out of the box):
+        the step when the model's own step would leave the box in every variable it could move."""
+        d = -self._projected()
+        hd = self._h @ d if self._h is not None else self.objective.product(self._x, d)
+        curvature, length = float(d @ hd), _norm(d)
+        tau = radius / length if length > 0.0 else 0.0
+        if curvature > 0.0:
+            tau = min(tau, float(d @ d) / curvature)
+        return Step(tau * d, tau * hd, float(tau * (self._g @ d) + 0.5 * tau * tau * curvature),
+                    tau * length >= radius, curvature <= 0.0)
+
     def _exact_subproblem(self, free: Any, radius: float) -> Step:
         import numpy as np
 
@@ -610,7 +637,11 @@ class Minimizer:
             if self._iteration >= config.max_iter:
                 return "max_iter"
             free, p, step = self._free_step(functools.partial(_solved, subproblem, radius))
-            assert step is not None  # some variable is free: else the gradient test stopped it
+            if step is None or not step.predicted < 0.0:
+                # The model's step would leave the box in every variable that could move, or the
+                # variables it leaves free offer no decrease: along the projected gradient instead.
+                free, step = self._free_all(), self._steepest_step(radius)
+                p = step.p
             # A step that would cross a bound is cut short at it; the model tells what the
             # shorter step should gain.
             alpha_max = box.max_step(self._x, p)
