@@ -205,6 +205,7 @@ def test_stop_unbounded(method: str, source: str, start: dict[str, float]) -> No
 def test_stop_nonfinite_start(method: str) -> None:
     result = minimize("log(x) + y^2", method=method, x=-1, y=1)
     assert result.stop_reason == "nonfinite" and result.iterations == 0 and not result.ok
+    assert result.message.endswith("; the first came from log(-1.0) = nan")
 
 
 def test_every_stop_reason_has_a_message() -> None:

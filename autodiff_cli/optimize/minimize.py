@@ -75,8 +75,8 @@ STOP_REASONS: dict[str, str] = {
     "gtol": "converged: the gradient norm fell below gtol",
     "xtol": "converged: the step fell below xtol (relative to the point)",
     "ftol": "converged: two steps in a row changed f by less than ftol (relative)",
-    "precision": "converged to working precision: no step decreases f further, and the gradient "
-                 "is at rounding level",
+    "precision": "converged to working precision: no step lowers f by more than its rounding "
+                 "error",
     "stalled": "stalled: no step decreases f further, yet the gradient is not small",
     "max_iter": "stopped at the iteration limit before converging",
     "unbounded": "f keeps falling along a direction: it looks unbounded below there",
@@ -115,9 +115,9 @@ class MinimizeConfig:
     gtol: float = GTOL
     """Converged when the (projected) gradient's 2-norm is at most this."""
     xtol: float = XTOL
-    """Converged when a step moves every variable by at most xtol times its size."""
+    """Converged when a step moves every variable by at most xtol times its size (0: never)."""
     ftol: float = FTOL
-    """Converged when a step changes f by at most ftol·max(1, |f|)."""
+    """Converged when two steps in a row each change f by at most ftol·|f| (0: never)."""
     max_iter: int = MAX_ITER
     maximize: bool = False
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -808,6 +808,13 @@ class Minimizer:
         gradient = dict(zip(self.free, (self.sign * self._g).tolist()))
         eigenvalues, definiteness, classification = self._classify(reason)
         message = STOP_REASONS[reason]
+        if reason == "nonfinite":
+            from ..engine.gradient import gradient_at
+
+            point = dict(zip(self.program.variables, self.objective.full(x)))
+            where = gradient_at(self.program, point, self.free)[0].nonfinite
+            message += f"; the first came from {where}" if where else \
+                " (the Hessian is not; bfgs and lbfgs do without it)"
         if reason in CONVERGED:
             kind = classification.split(":")[0]
             wanted = "local maximum" if self.config.maximize else "local minimum"
@@ -844,6 +851,8 @@ class Minimizer:
             return None, "undefined", "inconclusive: f or its gradient is not finite here"
         if n > CLASSIFY_LIMIT:
             return None, "not computed", f"not classified: more than {CLASSIFY_LIMIT} variables"
+        if reason == "interrupted" and self._h is None and n > 60:  # Ctrl-C should not wait
+            return None, "not computed", "not classified: interrupted"
         if self._h is not None:
             h = self._h
         elif n <= 60:
