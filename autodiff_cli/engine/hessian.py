@@ -109,6 +109,12 @@ def _classification(definiteness: str, critical: bool, finite: bool = True) -> s
     return _MEANING[definiteness]
 
 
+def classification(definiteness: str, critical: bool) -> str:
+    """What a point is, from its Hessian's definiteness and whether the gradient vanishes
+    there: the words of the ``hessian`` command (and of ``minimize``'s summary)."""
+    return _classification(definiteness, critical)
+
+
 def eigenvalues_of(matrix: Sequence[Sequence[float]]) -> tuple[float, ...]:
     """Ascending eigenvalues of the symmetric part of ``matrix`` (numpy's eigvalsh)."""
     import numpy as np  # imported here: start-up of the other commands stays fast

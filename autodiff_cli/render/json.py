@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..engine.symbolic import DiffResult
     from ..fit.result import FitResult
     from ..optimize.descent import DescentResult
+    from ..optimize.minimize import MinimizeResult
     from ..views.graph import GraphView
     from ..views.trace import Trace
 
@@ -110,6 +111,35 @@ def descent_json(result: DescentResult) -> str:
         "message": result.describe(command_line_spelling),
         "elapsed": result.elapsed,
         "losses": list(result.losses),
+    })
+
+
+def minimize_json(result: MinimizeResult) -> str:
+    """The summary of a minimization; bounds as [low, high] pairs (infinite ends "inf")."""
+    counts = result.evaluations
+    return to_json({
+        "expression": result.expression,
+        "method": result.method,
+        "settings": result.settings,
+        "maximize": result.maximize,
+        "start": result.start,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+        "grad_norm": result.grad_norm,
+        "iterations": result.iterations,
+        "evaluations": {"function": counts.function, "gradient": counts.gradient,
+                        "hessian": counts.hessian, "hessian_vector": counts.hessian_vector},
+        "stop_reason": result.stop_reason,
+        "message": result.message,
+        "ok": result.ok,
+        "classification": result.classification,
+        "definiteness": result.definiteness,
+        "eigenvalues": None if result.eigenvalues is None else list(result.eigenvalues),
+        "bounds": {name: list(interval) for name, interval in result.bounds.items()},
+        "active_bounds": result.active_bounds,
+        "notes": list(result.notes),
+        "elapsed": result.elapsed,
     })
 
 
