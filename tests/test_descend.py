@@ -491,3 +491,22 @@ def test_thousands_of_variables_compile_and_run() -> None:
     assert run.result.point["x6"] == 6 - 6 / 8
     expected = math.sqrt(sum((2.0 * (i % 7)) ** 2 for i in range(n)))
     assert rows[0].grad_norm == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("flag, name", [("--plot", "x.png"), ("--output", "run.csv")])
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(
+        tmp_path: object, flag: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pathlib
+
+    started: list[int] = []
+    original = Descent.progress
+
+    def progress(self: Descent) -> object:
+        started.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Descent, "progress", progress)
+    target = pathlib.Path(str(tmp_path)) / "nodir" / name
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--steps", "1000000", flag, str(target)])
+    assert (out.exit_code == 2 and "does not exist" in out.stderr) or "cannot write" in out.stderr, out.output
+    assert not started  # refused before a single step
