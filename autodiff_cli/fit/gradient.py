@@ -13,9 +13,9 @@ from ..optimize.optimizers import OPTIMIZERS, array_step, settings_of
 from .batches import Batches
 from .evaluate import accuracy
 from .problem import FitRow, Problem
-from .result import FitResult, Statistics, Sums, statistics
+from .result import FitResult, Sums
 from .rows import check_rows
-from .running import FitMethod, held_at_bounds
+from .running import FitMethod
 
 DIVERGENCE_LIMIT = 1e300
 
@@ -193,19 +193,8 @@ class GradientFit(FitMethod):
                 warnings.append(
                     "interrupted: the statistics need a pass over the whole file, which was skipped"
                 )
-        stats = None
-        if sums.rows:
-            grad = np.zeros(len(x))
-            stats = statistics(
-                self.names,
-                sums,
-                least_squares=self.model.least_squares,
-                held=held_at_bounds(self.names, x, self.config.bounds, grad),
-            )
-            if self.model.classification:
-                stats = Statistics(
-                    stats.standard_errors, stats.correlation, None, None, stats.dof, None, stats.warnings
-                )
+        # (no parameter counts as held at a bound: a descent's last gradient is a batch's)
+        stats = self.statistics(sums, x, np.zeros(len(x)))
         settings = dict(self.settings)
         if self.config.batch_size is not None:
             settings["batch_size"] = self.config.batch_size

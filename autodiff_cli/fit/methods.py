@@ -1,13 +1,14 @@
 """The fit's iterative methods by name, each a :class:`autodiff_cli.optimize.run.Method` of
 the one run loop: Levenberg–Marquardt for least squares (:mod:`autodiff_cli.fit.lm`), and
 the descent optimizers (sgd, momentum, adam, ...) over whole data or mini-batches, in
-memory or streamed from the file (:mod:`autodiff_cli.fit.gradient`).
+memory or streamed from the file (:mod:`autodiff_cli.fit.gradient`), and ``adcli
+minimize``'s methods on the mean loss (:mod:`autodiff_cli.fit.minimizers`).
 
 Where other methods plug in: :data:`METHODS` maps a method's name to a factory that makes
 the :class:`Method` from the fit's :class:`Problem`.  A smooth loss is also an
 :class:`Objective` (value and gradient of the mean loss over the rows, at a parameter
-vector), which is what a general minimizer (L-BFGS, BFGS, Newton: ``adcli minimize``'s
-methods) takes; :func:`objective` makes it.
+vector, with its Hessian), which is what a general minimizer takes; :func:`objective`
+makes it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..optimize.optimizers import OPTIMIZERS
 from .evaluate import Evaluator, accuracy
 from .gradient import GradientFit
 from .lm import LeastSquaresFit
+from .minimizers import MinimizerFit
 from .objective import Objective, objective
 from .problem import FitConfig, FitRow, Problem, prepare
 from .rows import Rows, check_rows, check_target, make_rows
@@ -26,9 +28,9 @@ from .rows import Rows, check_rows, check_target, make_rows
 MethodFactory = Callable[[Problem], Any]
 """Makes a :class:`autodiff_cli.optimize.run.Method` whose result is a :class:`FitResult`."""
 
-METHODS: dict[str, MethodFactory] = {}
-"""Methods beyond lm and the descent optimizers, by name: adcli minimize's L-BFGS, BFGS and
-Newton register here, each wrapping :func:`objective` (see the module's docstring)."""
+METHODS: dict[str, MethodFactory] = {name: MinimizerFit for name in ("lbfgs", "bfgs", "newton", "newton-cg")}
+"""Methods beyond lm and the descent optimizers, by name: adcli minimize's L-BFGS, BFGS,
+Newton and Newton-CG, each running over :func:`objective` (see the module's docstring)."""
 
 
 def make_method(problem: Problem) -> Any:
@@ -41,6 +43,6 @@ def make_method(problem: Problem) -> Any:
     return METHODS[name](problem)
 
 
-__all__ = ["METHODS", "Evaluator", "FitConfig", "FitRow", "GradientFit", "LeastSquaresFit", "Objective",
-           "Problem", "Rows", "accuracy", "check_rows", "check_target", "make_method", "make_rows",
-           "objective", "prepare"]
+__all__ = ["METHODS", "Evaluator", "FitConfig", "FitRow", "GradientFit", "LeastSquaresFit", "MinimizerFit",
+           "Objective", "Problem", "Rows", "accuracy", "check_rows", "check_target", "make_method",
+           "make_rows", "objective", "prepare"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import option
+from ..optimize.bounds import Box, parse_bounds
 from ..optimize.optimizers import OPTIMIZERS, settings_of
 from .data import Source, read_table
 from .model import FitError, FitModel
@@ -40,13 +41,15 @@ class FitConfig:
     l2: float = 0.0
     """Adds l2·Σ b² to the mean loss."""
     optimizer: str | None = None
-    """``lm`` (least squares; the default for mse), or a descent optimizer (the default for
-    other losses: adam)."""
+    """``lm`` (least squares; the default for mse), one of ``adcli minimize``'s methods
+    (``lbfgs``, the default for other smooth losses; ``bfgs``, ``newton``, ``newton-cg``), or
+    a descent optimizer (``adam``, the default for a loss with kinks such as mae)."""
     hyper: dict[str, float] = field(default_factory=dict)
     iterations: int = 1000
-    """Levenberg–Marquardt: the most iterations."""
+    """Levenberg–Marquardt and the minimize methods: the most iterations."""
     ftol: float = 1e-14
-    """Levenberg–Marquardt's tests (see :class:`autodiff_cli.fit.leastsq.LMSettings`)."""
+    """Levenberg–Marquardt's tests (see :class:`autodiff_cli.fit.leastsq.LMSettings`); ftol and
+    xtol are also the minimize methods' (:class:`autodiff_cli.optimize.minimize.MinimizeConfig`)."""
     xtol: float = 1e-12
     gtol: float = 0.0
     epochs: int = 1000
@@ -57,7 +60,8 @@ class FitConfig:
     validation: float = 0.0
     """The fraction of rows held out, whose loss is shown as the fit goes."""
     tol: float = 1e-8
-    """Descent optimizers on whole data: stop when the gradient's norm falls below this."""
+    """Descent optimizers on whole data and the minimize methods: stop when the gradient's norm
+    falls below this."""
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     drop_missing: bool = False
     reader: str = "auto"
@@ -69,7 +73,9 @@ class FitConfig:
     def method(self, model: FitModel) -> str:
         if self.optimizer is not None:
             return self.optimizer
-        return "lm" if model.least_squares else "adam"
+        if model.least_squares:
+            return "lm"
+        return "lbfgs" if model.smooth else "adam"
 
 
 @dataclass(eq=False)
@@ -84,6 +90,8 @@ class Problem:
     """The fitted rows, in memory (None when they stream from the file)."""
     validation: Rows | None = None
     dropped: int = 0
+    notes: tuple[str, ...] = ()
+    """What was changed from the settings as given (a start moved onto its bound)."""
 
     @property
     def method(self) -> str:
@@ -103,32 +111,36 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
     method = config.method(model)
     if method != "lm" and method not in OPTIMIZERS and method not in METHODS:
         raise FitError(
-            f"unknown optimizer '{method}'; choose lm (least squares) or one of {', '.join(OPTIMIZERS)}"
+            f"unknown optimizer '{method}'; choose lm (least squares), {', '.join(METHODS)}, or a "
+            f"descent optimizer: {', '.join(OPTIMIZERS)}"
         )
-    if method == "lm":
-        if not model.least_squares:
-            raise FitError(
-                f"lm fits least squares (the mse loss), not {model.loss}; choose a descent "
-                f"optimizer with {option('optimizer')} ({', '.join(OPTIMIZERS)})"
-            )
+    if method == "lm" and not model.least_squares:
+        raise FitError(
+            f"lm fits least squares (the mse loss), not {model.loss}; choose another method with "
+            f"{option('optimizer')} ({', '.join(METHODS)}, or a descent optimizer: {', '.join(OPTIMIZERS)})"
+        )
+    if method in OPTIMIZERS:
+        settings_of(method, config.hyper)
+    else:
+        what = "least squares (lm)" if method == "lm" else method
         if config.batch_size is not None:
             raise FitError(
-                f"least squares (lm) uses every row at every iteration; {option('batch_size')} "
+                f"{what} uses every row at every iteration; {option('batch_size')} "
                 f"is for the descent optimizers ({', '.join(OPTIMIZERS)})"
             )
         if config.hyper:
             raise FitError(
-                f"lm takes no {', '.join(sorted(config.hyper))}; those are the descent optimizers' settings"
+                f"{method} takes no {', '.join(sorted(config.hyper))}; those are the descent "
+                "optimizers' settings"
             )
-    elif method in OPTIMIZERS:
-        settings_of(method, config.hyper)
     if not 0.0 <= config.validation < 1.0:
         raise FitError(f"{option('validation')} is a fraction of the rows, at least 0 and below 1")
     if not config.delta > 0 or not math.isfinite(config.delta):
         raise FitError(f"{option('delta')} is where huber turns linear: a positive number")
     if config.l2 < 0 or not math.isfinite(config.l2):
         raise FitError(f"{option('l2')} is a penalty weight, 0 or more")
-    for name, (low, high) in config.bounds.items():
+    bounds = parse_bounds(config.bounds)  # (pairs from Python are checked here)
+    for name in bounds:
         if name not in model.params:
             from ..errors import VariableError, did_you_mean
 
@@ -136,9 +148,11 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
                 f"the model has no parameter '{name}'{did_you_mean(name, model.params)} to "
                 f"bound (its parameters: {', '.join(model.params)})"
             )
-        if not low <= start[name] <= high:
-            raise FitError(f"the start of {name}, {start[name]!r}, is outside its bounds {low!r}:{high!r}")
-    problem = Problem(model, source, dict(start), config)
+    # A start outside the box starts on its edge, as adcli minimize's does.
+    box = Box(model.params, bounds)
+    clipped, notes = box.start(np.array([start[n] for n in model.params], dtype=np.float64))
+    start = dict(zip(model.params, clipped.tolist()))
+    problem = Problem(model, source, start, config, notes=tuple(notes))
     if config.batch_size is not None:
         return problem  # streamed, checked on the first pass
     table = read_table(

@@ -11,7 +11,7 @@ from typing import Any
 from ..optimize.run import Record
 from .evaluate import Evaluator, accuracy
 from .problem import Problem
-from .result import FitResult, Statistics, Sums
+from .result import FitResult, Statistics, Sums, statistics
 
 
 class FitMethod:
@@ -94,9 +94,21 @@ class FitMethod:
             confusion=sums.confusion if sums else None,
             dropped=problem.dropped,
             bounds=dict(self.config.bounds),
-            warnings=tuple([*warnings, *(stats.warnings if stats else ())]),
+            warnings=tuple([*problem.notes, *warnings, *(stats.warnings if stats else ())]),
             losses=tuple(self.losses),
         )
+
+    def statistics(self, sums: Sums, x: Sequence[float], grad: Any) -> Statistics | None:
+        """The statistics of the rows gathered in ``sums`` at x (None without rows); ``grad``
+        tells which parameters are held at a bound.  bce's have no residuals."""
+        if not sums.rows:
+            return None
+        stats = statistics(self.names, sums, least_squares=self.model.least_squares,
+                           held=held_at_bounds(self.names, x, self.config.bounds, grad))
+        if self.model.classification:
+            stats = Statistics(stats.standard_errors, stats.correlation, None, None, stats.dof, None,
+                               stats.warnings)
+        return stats
 
     def _validation_rows(self) -> int:
         return 0

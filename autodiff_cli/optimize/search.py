@@ -107,12 +107,7 @@ class Search:
             raise AdcliError("newton-cg needs Hessian-vector products, which this objective does not "
                              "give; choose bfgs or lbfgs")
         self.box = Box(self.free, bounds)
-        x = np.array(x0, dtype=np.float64)
-        clipped = self.box.clip(x)
-        self.notes: list[str] = []
-        for name, before, after in zip(self.free, x.tolist(), clipped.tolist()):
-            if before != after:
-                self.notes.append(f"{name} starts at {after!r}, its bound, not at {before!r}")
+        clipped, self.notes = self.box.start(np.array(x0, dtype=np.float64))
         self.records: list[Record] = []
         self.reason: str | None = None
         self.at = At(clipped, math.nan, np.full(len(self.free), math.nan), None, 0, 0.0, math.nan)
