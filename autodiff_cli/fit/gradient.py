@@ -9,10 +9,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ..optimize.loop import Row
 from ..optimize.optimizers import OPTIMIZERS, array_step, settings_of
 from .batches import Batches
 from .evaluate import accuracy
-from .problem import FitRow, Problem
+from .problem import Problem
 from .result import FitResult, Sums
 from .rows import check_rows
 from .running import FitMethod
@@ -79,7 +80,7 @@ class GradientFit(FitMethod):
         check_rows(self.model, fitted, self.problem.source.name, self.config.validation > 0)
         self.train_rows, self.stream_validation = fitted, (math.nan, held)
 
-    def progress(self) -> Iterator[FitRow | None]:
+    def progress(self) -> Iterator[Row | None]:
         import numpy as np
 
         problem = self.problem
@@ -90,7 +91,7 @@ class GradientFit(FitMethod):
         evaluator = self.evaluator
         first = self._full_loss()
         self.losses.append(first)
-        yield FitRow(0, first, math.nan, self.step_size, self._validation_now(), self.point(self.x))
+        yield self.row(0, first, math.nan, self.step_size, self.x, self._validation_now())
         self.record(0, first, math.nan, self.x)
         reason = "epochs"
         last_yield = time.perf_counter()
@@ -136,14 +137,8 @@ class GradientFit(FitMethod):
             if self.epoch % every == 0 or self.epoch == epochs or converged:
                 self.losses.append(epoch_loss)
                 last_yield = time.perf_counter()
-                yield FitRow(
-                    self.epoch,
-                    epoch_loss,
-                    self.grad_norm,
-                    self.step_size,
-                    self._validation_now(),
-                    self.point(self.x),
-                )
+                yield self.row(self.epoch, epoch_loss, self.grad_norm, self.step_size, self.x,
+                               self._validation_now())
             if converged:
                 reason = "converged"
                 break

@@ -10,9 +10,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..optimize.loop import Row
 from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
 from .model import FitError
-from .problem import FitRow, Problem
+from .problem import Problem
 from .result import FitResult, Sums, statistics
 from .running import FitMethod, held_at_bounds
 
@@ -87,7 +88,7 @@ class LeastSquaresFit(FitMethod):
     def _where(self, x: Any) -> str:
         return ", ".join(f"{n} = {float(v)!r}" for n, v in zip(self.names, x))
 
-    def progress(self) -> Iterator[FitRow | None]:
+    def progress(self) -> Iterator[Row | None]:
         from ..errors import AdcliError
 
         settings = LMSettings(
@@ -132,14 +133,7 @@ class LeastSquaresFit(FitMethod):
                 if item.iteration % every == 0 or item.iteration == 0:
                     last_row = time.perf_counter()
                     self.losses.append(item.rss)
-                    yield FitRow(
-                        self.iteration,
-                        item.rss,
-                        item.grad_norm,
-                        item.par,
-                        self.held_out_loss(item.x),
-                        self.point(item.x),
-                    )
+                    yield self.row(self.iteration, item.rss, item.grad_norm, item.par, item.x)
                 self._last = item
             rss = float(self._residuals(self.x) @ self._residuals(self.x))
             if best is None or rss < best[0]:
@@ -152,7 +146,7 @@ class LeastSquaresFit(FitMethod):
                 f"restarted from the start with a trust region 100 times smaller: the first run "
                 f"ended where the Jacobian is singular (residual sum of squares {rss!r})"
             )
-            yield FitRow(self.iteration, rss, math.nan, math.nan, math.nan, self.point(self.x))
+            yield self.row(self.iteration, rss, math.nan, math.nan, self.x, validation=math.nan)
         assert best is not None
         _, self.x, reason = best
         self.x = self._polish(self.x)
@@ -161,14 +155,7 @@ class LeastSquaresFit(FitMethod):
         final = result.residual_sum_of_squares
         if final is not None and final != last:
             self.losses.append(final)
-            yield FitRow(
-                self.iteration,
-                final,
-                self._final_grad,
-                self._last.par,
-                self.held_out_loss(self.x),
-                self.point(self.x),
-            )
+            yield self.row(self.iteration, final, self._final_grad, self._last.par, self.x)
             result = dataclasses.replace(result, losses=tuple(self.losses))
         self.result = result
 

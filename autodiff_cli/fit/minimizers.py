@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..optimize.loop import Row
 from ..optimize.minimize_result import MinimizeConfig
 from ..optimize.search import Search
 from .model import FitError
 from .objective import LossObjective
-from .problem import FitRow, Problem
+from .problem import Problem
 from .result import FitResult, Sums
 from .running import FitMethod
 
@@ -33,14 +34,13 @@ class MinimizerFit(FitMethod):
                              config.bounds, every=config.every)
         self.records = self.search.records  # the run loop takes them from here
 
-    def progress(self) -> Iterator[FitRow | None]:
+    def progress(self) -> Iterator[Row | None]:
         for row in self.search.progress():
             if row is None:
                 yield None
                 continue
             self.losses.append(row.value)
-            yield FitRow(row.iteration, row.value, row.grad_norm, row.radius,
-                         self.held_out_loss(self.search.x), row.point)
+            yield self.row(row.iteration, row.value, row.grad_norm, row.radius, self.search.x)
         if self.search.reason == "nonfinite":
             where = ", ".join(f"{n} = {v!r}" for n, v in self.point(self.search.x).items())
             raise FitError(f"the loss or its gradient is not finite at the start ({where}); choose "

@@ -5,26 +5,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from ..errors import option
 from ..optimize.bounds import Box, parse_bounds
+from ..optimize.loop import Row
 from ..optimize.optimizers import OPTIMIZERS, settings_of
 from .data import Source, read_table
 from .model import FitError, FitModel
 from .rows import Rows, check_rows, make_rows
 
-
-class FitRow(NamedTuple):
-    """Progress at one iteration or epoch: the point after it, the loss, the gradient's norm,
-    the step size (λ for Levenberg–Marquardt), and the held-out loss (nan without)."""
-
-    step: int
-    loss: float
-    grad_norm: float
-    step_size: float
-    validation: float
-    point: dict[str, float]
+FitRow = Row
+"""A fit's progress at one iteration or epoch: descend's row (the point after it, the loss,
+the gradient's norm, the step size: λ for Levenberg–Marquardt, the trust radius or line
+search step for the minimize methods) with the held-out loss."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..optimize.run import Record
+from ..optimize.loop import Row
+from ..optimize.run import Outcome, Record
 from .evaluate import Evaluator, accuracy
 from .problem import Problem
 from .result import FitResult, Statistics, Sums, statistics
 
 
-class FitMethod:
+class FitMethod(Outcome[FitResult]):
     """What every fit method shares: records, rows, timing, the held-out scores, the result."""
 
     CHUNK_SECONDS = 0.05
+    WHAT = "fit"
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -31,17 +33,18 @@ class FitMethod:
         self.names = problem.model.params
         self.x: Any = None
 
-    @property
-    def outcome(self) -> FitResult:
-        if self.result is None:
-            raise RuntimeError("the fit has not finished")
-        return self.result
 
     def every(self, total: int) -> int:
         return self.config.every or max(1, math.ceil(total / 20))
 
     def point(self, x: Sequence[float]) -> dict[str, float]:
         return {name: float(v) for name, v in zip(self.names, x)}
+
+    def row(self, step: int, loss: float, grad_norm: float, step_size: float, x: Sequence[float],
+            validation: float | None = None) -> Row:
+        """A progress row at x, with the held-out loss there unless ``validation`` is given."""
+        held = self.held_out_loss(x) if validation is None else validation
+        return Row(step, loss, grad_norm, step_size, self.point(x), held)
 
     def record(self, step: int, loss: float, grad_norm: float, x: Sequence[float]) -> None:
         if self.config.record:

@@ -51,7 +51,7 @@ from .minimize_result import (
     MinimizeRow,
 )
 from .objective import Evaluations, ProgramObjective
-from .run import Sink, run
+from .run import Outcome, Sink, run
 from .search import Search, check_config, finite
 
 CLASSIFY_LIMIT = 2000
@@ -59,9 +59,11 @@ CLASSIFY_LIMIT = 2000
 and an O(n³) eigendecomposition)."""
 
 
-class Minimizer(Search):
+class Minimizer(Search, Outcome[MinimizeResult]):
     """A minimization of an expression in progress: iterate :meth:`progress` (or hand it to
     :func:`autodiff_cli.optimize.run.run`), then read :attr:`outcome`."""
+
+    WHAT = "minimization"
 
     def __init__(self, program: ast.Program, start: Mapping[str, float], free: Sequence[str],
                  config: MinimizeConfig | None = None) -> None:
@@ -91,11 +93,6 @@ class Minimizer(Search):
         self.stop()
         return self.outcome
 
-    @property
-    def outcome(self) -> MinimizeResult:
-        if self.result is None:
-            raise RuntimeError("the minimization has not finished")
-        return self.result
 
     def _result(self, reason: str) -> MinimizeResult:
         x, f = self.x, self.sign * self.f
