@@ -247,3 +247,12 @@ def test_a_start_where_the_loss_is_not_finite_is_an_error(tmp_path: Path) -> Non
     out = cli("a + log(b)*x", "--data", str(path), "--a", "0", "--b", "-1", "--loss", "huber")
     assert out.exit_code == 2, out.output
     assert "not finite at the start (a = 0.0, b = -1.0)" in out.output
+
+
+def test_a_loss_unbounded_below_says_so_and_exits_1(tmp_path: Path) -> None:
+    path, _, _ = line_data(tmp_path)
+    out = cli("a + b*x", "--data", str(path), "--init", "0", "--loss", "pred - y", "--json")
+    assert out.exit_code == 1, out.output
+    data = json.loads(out.stdout)
+    assert data["method"] == "lbfgs" and data["stop_reason"] == "unbounded"
+    assert data["message"].startswith("the loss keeps falling")

@@ -25,7 +25,7 @@ from .options import (
 FIT_HELP = (
     "Variables named like a column of the data take its values; every other variable is a "
     "parameter: give its start as --NAME VALUE, or --init VALUE for all. Exit status: 0 done, "
-    "1 diverged, 2 a mistake in the input, 130 interrupted."
+    "1 diverged (or the loss looks unbounded below), 2 a mistake in the input, 130 interrupted."
 )
 
 
