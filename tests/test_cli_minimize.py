@@ -152,14 +152,14 @@ def test_plot_draws_the_path(tmp_path: Path) -> None:
 
 def test_ctrl_c_gives_the_best_point_and_keeps_the_trajectory(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Minimizer._moved
+    original = Minimizer.moved
 
     def interrupted(self: Minimizer, *args: object, **kwargs: object) -> None:
         original(self, *args, **kwargs)  # type: ignore[arg-type]
-        if self._iteration == 5:
+        if self.iteration == 5:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(Minimizer, "_moved", interrupted)
+    monkeypatch.setattr(Minimizer, "moved", interrupted)
     path = tmp_path / "run.csv"
     out = runner.invoke(app, ["minimize", ROSENBROCK, "--x", "-1.2", "--y", "1", "--output", str(path)])
     assert out.exit_code == 130 and "Traceback" not in out.output

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autodiff_cli import parse
 from autodiff_cli.engine.compile import compile_program
 from autodiff_cli.optimize import minimize as minimize_module
+from autodiff_cli.optimize import search as search_module
 from autodiff_cli.optimize.linesearch import LineSearch, strong_wolfe
 
 from .strategies import points, programs
@@ -60,7 +61,7 @@ def test_accepted_steps_satisfy_the_strong_wolfe_conditions(
 
 def test_every_accepted_step_of_bfgs_and_lbfgs_satisfies_them(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
-    original = minimize_module.strong_wolfe
+    original = search_module.strong_wolfe
 
     def checked(phi: Any, value0: float, slope0: float, alpha0: float = 1.0, **kw: Any) -> LineSearch:
         search = original(phi, value0, slope0, alpha0, **kw)
@@ -68,7 +69,7 @@ def test_every_accepted_step_of_bfgs_and_lbfgs_satisfies_them(monkeypatch: pytes
             seen.append(wolfe_holds(search, value0, slope0, kw["c1"], kw["c2"]))
         return search
 
-    monkeypatch.setattr(minimize_module, "strong_wolfe", checked)
+    monkeypatch.setattr(search_module, "strong_wolfe", checked)
     for method in ("bfgs", "lbfgs"):
         for source, start in [("(1-x)^2 + 100*(y-x^2)^2", {"x": -1.2, "y": 1.0}),
                               ("exp(x - 1) + exp(1 - x) + (y - x)^4 + sin(z)^2",

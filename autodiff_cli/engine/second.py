@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .. import expr as ast
@@ -221,6 +221,21 @@ def _functions(second: SecondTape, returns: str) -> Callable[..., Any]:
     return function
 
 
+def _on_arrays(second: SecondTape, returns: str, lazy: dict[str, Callable[..., Any]],
+               values: Sequence[Any]) -> Any:
+    """``second``'s equations in the NumPy flavour (written on first use and kept in ``lazy``),
+    called on ``values``: NumPy arrays (columns of data) or numbers."""
+    import numpy as np
+
+    if "numpy" not in lazy:
+        emitter = Emitter("numpy", second.as_tape(), Namespace())
+        source = (f"def second({', '.join(second.params)}):\n" + indent(emitter.lines(second.equations), 1)
+                  + f"    return {returns}\n")
+        lazy["numpy"] = define(source, emitter.ns.values)["second"]
+    with np.errstate(all="ignore"):
+        return lazy["numpy"](*values)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class HessianFunction:
     """``hessian(*values)``: (value, gradient, matrix) with ``matrix[i][j] = ∂²f/∂x_i∂x_j``
@@ -230,6 +245,15 @@ class HessianFunction:
     wrt: tuple[str, ...]
     hessian: Callable[..., tuple[float, tuple[float, ...], tuple[tuple[float, ...], ...]]]
     tape: SecondTape
+    returns: str
+    _lazy: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+
+    def at_points(self, *values: Any) -> tuple[Any, tuple[Any, ...], tuple[tuple[Any, ...], ...]]:
+        """:attr:`hessian` at many points at once: each value a NumPy array (a column of data)
+        or a number; each part of the result an array, or a number where it does not vary."""
+        result: tuple[Any, tuple[Any, ...], tuple[tuple[Any, ...], ...]] = _on_arrays(
+            self.tape, self.returns, self._lazy, values)
+        return result
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -241,6 +265,14 @@ class ProductFunction:
     wrt: tuple[str, ...]
     hvp: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]]
     tape: SecondTape
+    returns: str
+    _lazy: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+
+    def at_points(self, *values: Any) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
+        """:attr:`hvp` at many points at once, as :meth:`HessianFunction.at_points`."""
+        result: tuple[Any, tuple[Any, ...], tuple[Any, ...]] = _on_arrays(
+            self.tape, self.returns, self._lazy, values)
+        return result
 
 
 @functools.lru_cache(maxsize=8)
@@ -249,14 +281,14 @@ def _hessian(program: ast.Program, wrt: tuple[str, ...]) -> HessianFunction:
     # the sweeps give columns (the tangents along x_j); row i of the matrix reads them across
     rows = [tuple_text([column[i] for column in second.tangents]) for i in range(len(wrt))]
     returns = f"{second.output}, {tuple_text(second.gradient)}, {tuple_text(rows)}"
-    return HessianFunction(program.variables, wrt, _functions(second, returns), second)
+    return HessianFunction(program.variables, wrt, _functions(second, returns), second, returns)
 
 
 @functools.lru_cache(maxsize=8)
 def _product(program: ast.Program, wrt: tuple[str, ...]) -> ProductFunction:
     second = build_second(program, wrt, product=True)
     returns = f"{second.output}, {tuple_text(second.gradient)}, {tuple_text(second.tangents[0])}"
-    return ProductFunction(program.variables, wrt, _functions(second, returns), second)
+    return ProductFunction(program.variables, wrt, _functions(second, returns), second, returns)
 
 
 def compile_hessian(program: ast.Program, wrt: Sequence[str] | None = None) -> HessianFunction:

@@ -11,6 +11,19 @@ from typing import Any
 from .leastsq import STOP_REASONS as LM_STOP_REASONS
 from .leastsq import Triangle, unscaled_covariance
 
+MINIMIZER_STOP_REASONS = {
+    "gtol": "converged: the gradient norm fell below tol",
+    "xtol": "converged: the step fell below xtol (relative to the parameters)",
+    "ftol": "converged: two steps in a row changed the loss by less than ftol (relative)",
+    "precision": "converged to working precision: no step lowers the loss by more than its rounding error",
+    "stalled": "stalled: no step decreases the loss further, yet the gradient is not small",
+    "max_iter": "stopped at the iteration limit before converging",
+    "unbounded": "the loss keeps falling along a direction: it looks unbounded below there",
+    "interrupted": "interrupted",
+}
+"""The minimize methods' stop reasons (:data:`autodiff_cli.optimize.minimize_result.STOP_REASONS`),
+in the fit's words: its loss, and its tol for the gradient."""
+
 STOP_REASONS = {
     **LM_STOP_REASONS,
     "epochs": "reached the epoch limit",
@@ -64,11 +77,13 @@ class FitResult:
 
     @property
     def message(self) -> str:
-        return STOP_REASONS[self.stop_reason]
+        from ..optimize.minimize_result import METHODS
+
+        return (MINIMIZER_STOP_REASONS if self.method in METHODS else STOP_REASONS)[self.stop_reason]
 
     @property
     def ok(self) -> bool:
-        return self.stop_reason not in ("diverged", "interrupted")
+        return self.stop_reason not in ("diverged", "unbounded", "interrupted")
 
     @property
     def relative_errors(self) -> dict[str, float] | None:

@@ -63,11 +63,11 @@ def _checked(name: str, low: float, high: float) -> tuple[float, float]:
     return low, high
 
 
-def resolve_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None, variables: Sequence[str],
-                   fixed: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
-    """Every bounded variable's (low, high), in the program's variable order, from texts
-    ``NAME=LO:HI`` or a mapping from names to ``"LO:HI"`` or pairs; checked against the
-    program's variables and the fixed ones."""
+def parse_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None) -> dict[str, tuple[float, float]]:
+    """Each bounded name's (low, high), from texts ``NAME=LO:HI`` or a mapping from names to
+    ``"LO:HI"`` or pairs: every end a constant expression, ``inf`` or ``-inf`` (an end left
+    empty is a mistake, not a silent infinity; a comma cannot separate items, since an end
+    such as ``hypot(3, 4)`` may hold one), low ≤ high (equal ends hold a variable fixed)."""
     pairs: list[tuple[str, float, float]] = []
     if isinstance(given, Mapping):
         for name, spec in given.items():
@@ -78,17 +78,24 @@ def resolve_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None, variab
                 pairs.append((name, *_checked(name, low, high)))
     else:
         pairs = [parse_bound(text) for text in given or ()]
-    seen: set[str] = set()
-    for name, _, _ in pairs:
-        if name in seen:
+    found: dict[str, tuple[float, float]] = {}
+    for name, low, high in pairs:
+        if name in found:
             raise VariableError(f"{option('bounds')}: {name} is given bounds twice")
-        seen.add(name)
-    check_names(seen, variables, "bounded")
-    held = set(fixed) & seen
+        found[name] = (low, high)
+    return found
+
+
+def resolve_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None, variables: Sequence[str],
+                   fixed: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
+    """:func:`parse_bounds`, in the program's variable order, checked against the program's
+    variables and the fixed ones."""
+    found = parse_bounds(given)
+    check_names(found, variables, "bounded")
+    held = set(fixed) & set(found)
     if held:
         raise VariableError(f"{option('bounds')}: {', '.join(sorted(held))} is fixed; a fixed variable "
                             "takes no bounds")
-    found = {name: (low, high) for name, low, high in pairs}
     return {name: found[name] for name in variables if name in found}
 
 
@@ -107,6 +114,13 @@ class Box:
         import numpy as np
 
         return np.minimum(np.maximum(x, self.lower), self.upper) if self.bounded else x
+
+    def start(self, x: Any) -> tuple[Any, list[str]]:
+        """A start in the box: outside it, on its edge, with a note for each variable moved."""
+        clipped = self.clip(x)
+        notes = [f"{name} starts at {after!r}, its bound, not at {before!r}"
+                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist()) if before != after]
+        return clipped, notes
 
     def binding(self, x: Any, g: Any) -> Any:
         """Variables at a bound whose gradient points out of the box: held there."""

@@ -25,7 +25,7 @@ from .. import expr as ast
 from ..errors import AdcliError, Spelling, ValueInputError, option, python_spelling, spell
 from .loop import DIVERGED, DIVERGENCE_LIMIT, RAN, STATUS, LoopSpec, Row, compiled_loop
 from .optimizers import OPTIMIZERS, settings_of
-from .run import Record, Sink, run
+from .run import Outcome, Record, Sink, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,10 @@ class DescentResult:
 
 
 @dataclass(eq=False)
-class Descent:
+class Descent(Outcome["DescentResult"]):
     """A descent in progress: iterate :meth:`rows` for progress, then read :attr:`result`."""
+
+    WHAT = "descent"
 
     program: ast.Program
     start: dict[str, float]
@@ -330,12 +332,6 @@ class Descent:
         self._record_end()
         return self.result
 
-    @property
-    def outcome(self) -> DescentResult:
-        """The result, once :meth:`progress` has finished (or after :meth:`interrupt`)."""
-        if self.result is None:
-            raise RuntimeError("the descent has not finished")
-        return self.result
 
     def _result(self, reason: str) -> DescentResult:
         carried = self._carried

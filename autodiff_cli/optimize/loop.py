@@ -39,6 +39,8 @@ class Row(NamedTuple):
     grad_norm: float
     step_size: float
     point: dict[str, float]
+    validation: float = math.nan
+    """A fit's held-out loss (nan without held-out rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +222,11 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
     keys = [f"name{i}" for i in range(len(params))]
     fields = {"step": "base + r + every", "loss": "row_loss",
               "grad_norm": f"hypot({', '.join(grads)})", "step_size": "step",
-              "point": "{" + ", ".join(f"{key}: {p}" for key, p in zip(keys, params)) + "}"}
+              "point": "{" + ", ".join(f"{key}: {p}" for key, p in zip(keys, params)) + "}",
+              "validation": "no_validation"}
     new_row = "tuple_new(Row, (" + ", ".join(fields[name] for name in Row._fields) + "))"
     row_namespace = {**dict(zip(keys, program.variables)), "Row": Row, "tuple_new": tuple.__new__,
-                     "hypot": math.hypot}
+                     "hypot": math.hypot, "no_validation": math.nan}
     row_local = [*local, *(f"{name}={name}" for name in row_namespace)]
     namespace.update(row_namespace)
     row_args = ", ".join(["rows", "every", "base", *carried, "t", "prev", "step", "rec", "out", *fixed,
