@@ -46,7 +46,7 @@ def test_the_summary() -> None:
     out = runner.invoke(app, ["minimize", ROSENBROCK, "--x", "-1.2", "--y", "1"])
     assert out.exit_code == 0, out.output
     rows = summary(out.stdout)
-    assert rows["stopped"] == "converged: the gradient norm fell below gtol"
+    assert rows["stopped"] == "converged: the gradient norm fell below --gtol"
     assert rows["point is"] == "local minimum"
     assert rows["method"].startswith("newton: Newton's method, exact Hessian, trust region")
     assert rows["evaluations"].endswith("of the Hessian") and rows["start"] == "x = -1.2, y = 1.0"

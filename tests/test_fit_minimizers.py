@@ -200,7 +200,7 @@ def test_the_cli_with_lbfgs_writes_the_trajectory(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["method"] == "lbfgs" and data["stop_reason"] == "gtol"
-    assert data["message"] == "converged: the gradient norm fell below tol"
+    assert data["message"] == "converged: the gradient norm fell below --tol"
     rows = list(csv.reader(trajectory.open()))
     assert rows[0][:3] == ["step", "loss", "grad_norm"]
     assert [int(r[0]) for r in rows[1:]] == list(range(data["iterations"] + 1))

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import Spelling, option, python_spelling, spell
 from .leastsq import STOP_REASONS as LM_STOP_REASONS
 from .leastsq import Triangle, unscaled_covariance
 
 MINIMIZER_STOP_REASONS = {
-    "gtol": "converged: the gradient norm fell below tol",
-    "xtol": "converged: the step fell below xtol (relative to the parameters)",
-    "ftol": "converged: two steps in a row changed the loss by less than ftol (relative)",
+    "gtol": f"converged: the gradient norm fell below {option('tol')}",
+    "xtol": f"converged: the step fell below {option('xtol')} (relative to the parameters)",
+    "ftol": f"converged: two steps in a row changed the loss by less than {option('ftol')} (relative)",
     "precision": "converged to working precision: no step lowers the loss by more than its rounding error",
     "stalled": "stalled: no step decreases the loss further, yet the gradient is not small",
     "max_iter": "stopped at the iteration limit before converging",
@@ -27,7 +28,7 @@ in the fit's words: its loss, and its tol for the gradient."""
 STOP_REASONS = {
     **LM_STOP_REASONS,
     "epochs": "reached the epoch limit",
-    "converged": "converged: the gradient norm fell below tol",
+    "converged": f"converged: the gradient norm fell below {option('tol')}",
     "diverged": "diverged: the loss or a parameter became non-finite or exceeded 1e300",
 }
 
@@ -77,9 +78,15 @@ class FitResult:
 
     @property
     def message(self) -> str:
+        """Why it stopped, the settings named as a Python caller gives them."""
+        return self.describe()
+
+    def describe(self, spelling: Spelling = python_spelling) -> str:
+        """Why it stopped, the settings it names written by ``spelling``."""
         from ..optimize.minimize_result import METHODS
 
-        return (MINIMIZER_STOP_REASONS if self.method in METHODS else STOP_REASONS)[self.stop_reason]
+        reasons = MINIMIZER_STOP_REASONS if self.method in METHODS else STOP_REASONS
+        return spell(reasons[self.stop_reason], spelling)
 
     @property
     def ok(self) -> bool:

@@ -112,7 +112,7 @@ class Minimizer(Search, Outcome[MinimizeResult]):
             expression=self.program.source, method=self.config.method, settings=self.config.settings(),
             start=dict(self.start), point=self.point(x),
             value=f, gradient=gradient, grad_norm=self.grad_norm(), iterations=self.iteration,
-            evaluations=self.objective.evaluations(), stop_reason=reason, message=message,
+            evaluations=self.objective.evaluations(), stop_reason=reason, message_template=message,
             eigenvalues=eigenvalues, definiteness=definiteness, classification=classification,
             maximize=self.config.maximize, bounds=dict(self.bounds), active_bounds=self.box.active(x),
             notes=tuple(self.notes), elapsed=time.perf_counter() - self.started)

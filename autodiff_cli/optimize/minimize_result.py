@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..errors import Spelling, option, python_spelling, spell
 from .objective import Evaluations
 
 METHODS: dict[str, str] = {
@@ -20,9 +21,9 @@ DEFAULT_METHOD = "newton"
 """Fewest evaluations on the Moré–Garbow–Hillstrom problems (benchmarks/bench_minimize.py)."""
 
 STOP_REASONS: dict[str, str] = {
-    "gtol": "converged: the gradient norm fell below gtol",
-    "xtol": "converged: the step fell below xtol (relative to the point)",
-    "ftol": "converged: two steps in a row changed f by less than ftol (relative)",
+    "gtol": f"converged: the gradient norm fell below {option('gtol')}",
+    "xtol": f"converged: the step fell below {option('xtol')} (relative to the point)",
+    "ftol": f"converged: two steps in a row changed f by less than {option('ftol')} (relative)",
     "precision": "converged to working precision: no step lowers f by more than its rounding "
                  "error",
     "stalled": "stalled: no step decreases f further, yet the gradient is not small",
@@ -31,7 +32,7 @@ STOP_REASONS: dict[str, str] = {
     "nonfinite": "f or its derivatives are not finite at the start",
     "interrupted": "interrupted",
 }
-"""Every way a run ends."""
+"""Every way a run ends (settings marked as data: :func:`autodiff_cli.errors.spell`)."""
 
 CONVERGED = frozenset({"gtol", "xtol", "ftol", "precision"})
 
@@ -97,7 +98,8 @@ class MinimizeResult:
     iterations: int
     evaluations: Evaluations
     stop_reason: str
-    message: str
+    message_template: str
+    """Why it stopped, the settings it names marked as data (:meth:`describe` spells them)."""
     eigenvalues: tuple[float, ...] | None
     """The Hessian's (over the variables not held at a bound), ascending; None when not
     computed or not finite."""
@@ -110,6 +112,15 @@ class MinimizeResult:
     """The variables at a bound: ``lower``, ``upper`` or ``fixed`` (low = high)."""
     notes: tuple[str, ...] = ()
     elapsed: float = 0.0
+
+    @property
+    def message(self) -> str:
+        """Why it stopped, the settings named as a Python caller gives them."""
+        return self.describe()
+
+    def describe(self, spelling: Spelling = python_spelling) -> str:
+        """Why it stopped, the settings it names written by ``spelling``."""
+        return spell(self.message_template, spelling)
 
     @property
     def converged(self) -> bool:

@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import command_line_spelling
 from .console import number, short, title_line
 from .descent import Column, sparkline
 
@@ -91,7 +92,7 @@ def fit_summary(result: FitResult) -> RenderableType:
     )
     head.add_row("method", f"{method} ({settings})" if settings and result.method != "lm" else method)
     head.add_row("loss", result.loss)
-    head.add_row("stopped", Text(result.message, style=style))
+    head.add_row("stopped", Text(result.describe(command_line_spelling), style=style))
     iterative = result.method == "lm" or _minimizer(result.method)
     unit = "iterations" if iterative else "epochs"
     count = f"{result.iterations}"

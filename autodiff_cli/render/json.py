@@ -131,7 +131,7 @@ def minimize_json(result: MinimizeResult) -> str:
         "evaluations": {"function": counts.function, "gradient": counts.gradient,
                         "hessian": counts.hessian, "hessian_vector": counts.hessian_vector},
         "stop_reason": result.stop_reason,
-        "message": result.message,
+        "message": result.describe(command_line_spelling),
         "ok": result.ok,
         "classification": result.classification,
         "definiteness": result.definiteness,
@@ -231,7 +231,8 @@ def fit_dict(result: FitResult) -> dict[str, Any]:
         "residual_standard_deviation": result.residual_standard_deviation,
         "degrees_of_freedom": result.degrees_of_freedom, "r_squared": result.r_squared,
         "validation_loss": result.validation_loss, "iterations": result.iterations, "steps": result.steps,
-        "stop_reason": result.stop_reason, "message": result.message, "start": result.start,
+        "stop_reason": result.stop_reason, "message": result.describe(command_line_spelling),
+        "start": result.start,
         "bounds": {k: list(v) for k, v in result.bounds.items()}, "warnings": list(result.warnings),
         "elapsed": result.elapsed,
     }

@@ -9,6 +9,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import command_line_spelling
 from .console import number, point_text, short
 from .descent import Column
 
@@ -65,7 +66,7 @@ def minimize_summary(result: MinimizeResult) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("stopped", Text(result.message, style=style))
+    grid.add_row("stopped", Text(result.describe(command_line_spelling), style=style))
     kind = result.classification
     wanted = "local maximum" if result.maximize else "local minimum"
     grid.add_row("point is", Text(kind, style="green" if kind.startswith(wanted) else "yellow"))
