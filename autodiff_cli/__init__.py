@@ -26,13 +26,14 @@ _EXPORTS = {
     "grad": "api",
     "gradients": "engine.scalar",
     "hessian": "api",
+    "minimize": "optimize.minimize",
     "trace": "api",
     "parse": "language.parser",
 }
 
 __all__ = ["AdcliError", "Dual", "GradResult", "Program", "Scalar", "__version__", "central_difference",
            "clear_caches", "compile_program", "computation_graph", "diff", "forward_grad", "grad",
-           "gradients", "hessian", "parse", "trace"]
+           "gradients", "hessian", "minimize", "parse", "trace"]
 
 if TYPE_CHECKING:
     from .api import clear_caches, computation_graph, diff, forward_grad, grad, hessian, trace
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from .errors import AdcliError
     from .expr import Program
     from .language.parser import parse
+    from .optimize.minimize import minimize
 
 
 def __getattr__(name: str) -> Any:

@@ -105,6 +105,7 @@ def caret(source: str, start: int, end: int | None = None) -> str:
         prefix = "..." if left > 0 else ""
         suffix = "..." if left + 76 < len(line) else ""
         line, column = prefix + shown + suffix, column - left + len(prefix)
+        width = max(1, min(width, len(line) - column))  # the carets end where the window does
     printable = "".join(ch if ch.isprintable() else " " for ch in line)
     return f"  {printable}\n  {' ' * column}{'^' * width}"
 
@@ -148,13 +149,21 @@ class LimitError(AdcliError):
     work: the message names the limit (and the setting that raises it, where there is one)."""
 
 
-class ProgramSizeError(SourceError, LimitError):
-    """A program that would grow past its size limit: a call of a defined function whose
-    expansion would add too many nodes."""
+class ExpressionSizeError(SourceError, LimitError):
+    """An expression whose graph would be larger than allowed: calls of its functions copying
+    more than the parser's limit, or more nodes than a caller (a server) allows."""
 
 
 class VariableError(AdcliError):
     """A variable without a value, a value for no variable, or a value given twice."""
+
+
+class UnknownVariableError(VariableError):
+    """A value given for a name that is not one of the expression's variables."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class ValueInputError(AdcliError):

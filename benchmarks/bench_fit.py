@@ -189,7 +189,7 @@ def adam(report: Report, settings: Settings, folder: Path) -> None:
         handle.write("x1,x2,y\n")
         handle.writelines(f"{a!r},{b!r},{int(c)}\n" for a, b, c in zip(x1.tolist(), x2.tolist(), y.tolist()))
     model = "sigmoid(w1*x1 + w2*x2 + b)"
-    config = FitConfig(loss="bce", hyper={"lr": lr}, epochs=steps, tol=0.0)
+    config = FitConfig(loss="bce", optimizer="adam", hyper={"lr": lr}, epochs=steps, tol=0.0)
 
     def ours() -> tuple[float, Any]:
         result = fit(model, path, init=0.0, config=config)

@@ -7,9 +7,11 @@
 Sections: descent (1-2: per step against the hand-written floor, micrograd,
 PyTorch, JAX), loop (1b: adcli's generated loop taken apart), size (3: grad
 of 1,000 to 100,000 nodes), startup (4: the whole process against its
-imports), check (5: gradients checked at 1,000 points), fit (6: least squares
-against curve_fit, Adam against PyTorch and JAX, the CSV readers, memory, NIST).
-PyTorch, JAX and numdifftools come with ``pip install -e '.[bench]'``; each is
+imports), check (5: gradients checked at 1,000 points), minimize (6: the
+Moré–Garbow–Hillstrom problems against scipy's BFGS, and whole minimize processes),
+fit (7: least squares against curve_fit, Adam against PyTorch and JAX, the CSV
+readers, memory, NIST), serve (8: the page's layout and a round trip to ``adcli serve``).
+PyTorch, JAX, numdifftools and scipy come with ``pip install -e '.[bench]'``; each is
 skipped when missing.  Results and their reading: benchmarks/RESULTS.md.
 """
 
@@ -30,12 +32,15 @@ import bench_check  # noqa: E402
 import bench_descent  # noqa: E402
 import bench_fit  # noqa: E402
 import bench_loop  # noqa: E402
+import bench_minimize  # noqa: E402
+import bench_serve  # noqa: E402
 import bench_size  # noqa: E402
 import bench_startup  # noqa: E402
 from common import Report, Table, git_commit, machine, versions  # noqa: E402
 
-SECTIONS = ("descent", "loop", "size", "startup", "check", "fit")
-ALIASES = {"1": "descent", "2": "descent", "3": "size", "4": "startup", "5": "check", "6": "fit"}
+SECTIONS = ("descent", "loop", "size", "startup", "check", "minimize", "fit", "serve")
+ALIASES = {"1": "descent", "2": "descent", "3": "size", "4": "startup", "5": "check", "6": "minimize",
+           "7": "fit", "8": "serve"}
 
 
 def adcli_command() -> tuple[list[str], dict[str, str]]:
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, steps and sizes")
     parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma list of sections: {', '.join(SECTIONS)} (or their numbers 1-5)")
+                        help=f"comma list of sections: {', '.join(SECTIONS)} (or their numbers 1-6)")
     parser.add_argument("--sizes", help="node counts for the size section, e.g. 1000,10000,100000")
     parser.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown to FILE")
     args = parser.parse_args(argv)
@@ -98,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     if "check" in chosen:
         bench_check.run(report, bench_check.Settings(points=1000, repeats=1 if quick else 3, command=command,
                                                      env=env))
+    if "minimize" in chosen:
+        bench_minimize.run(report, command, env, repeats=3 if quick else 11)
     if "fit" in chosen:
         bench_fit.run(report, bench_fit.Settings(repeats=2 if quick else 5, command=command, env=env))
+    if "serve" in chosen:
+        bench_serve.run(report, bench_serve.Settings(repeats=10 if quick else 30))
     try:
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:

@@ -191,9 +191,10 @@ def _wrap(tree: Tree, text: str) -> str:
 
 
 def _juxtaposable(left: Tree, right: Tree) -> bool:
-    """Juxtaposition is a product only after a number (2x, 2(x+1)) or between two groups."""
+    """Juxtaposition is a product only after a number (2x, 2(x+1)) or between two groups; a
+    number then e or E reads as a number missing its exponent's digits (1e), an error."""
     if left.kind == "num":
-        return right.kind != "num"
+        return right.kind != "num" and right.name not in ("e", "E")
     return left.kind == "op" and right.kind == "op"
 
 

@@ -29,3 +29,27 @@ def test_docstring_examples() -> None:
 
     for name in modules():
         assert doctest.testmod(importlib.import_module(name)).failed == 0, name
+
+
+def test_the_library_never_names_a_command_line_flag() -> None:
+    """Messages name the settings they are about as data (errors.option); only the CLI and the
+    renderers it uses spell them --name.  Docstrings and comments may mention flags."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(autodiff_cli.__file__).parent
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+    found: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(("cli/", "render/")) or relative.endswith("_expr_lalr.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.value) for node in ast.walk(tree)  # every string standing alone
+                      if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                for match in flag.findall(node.value):
+                    found.append(f"{relative}:{node.lineno}: {match}")
+    assert not found, "\n".join(found)

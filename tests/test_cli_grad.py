@@ -269,3 +269,18 @@ def test_the_facade_raises_adcli_errors() -> None:
         autodiff_cli.grad("x + y", x=1)
     with pytest.raises(autodiff_cli.AdcliError, match="did you mean 'y'"):
         autodiff_cli.grad("x + y", x=1, y=2, yy=3)
+
+
+def test_piped_output_has_no_trailing_spaces() -> None:
+    """Tables pad their cells; piped or redirected, no line ends in spaces."""
+    import subprocess
+    import sys
+
+    for args in (["descend", "x^2", "--x", "1"], ["check", "x^2 + y", "--x", "1", "--y", "2"],
+                 ["grad", "sin(x) + x*y", "--x", "1", "--y", "2", "--trace"],
+                 ["hessian", "x*y", "--x", "1", "--y", "2"]):
+        done = subprocess.run([sys.executable, "-m", "autodiff_cli", *args], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines and not [line for line in lines if line != line.rstrip()], args

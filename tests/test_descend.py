@@ -450,3 +450,63 @@ def test_the_loop_source_holds_no_user_text(optimizer: str) -> None:
     assert list(descent.result.point) == ["payload_one", "r", "rows", "step"]
     assert list(descent.result.point.values()) == list(reference.result.point.values())
     assert descent.records == reference.records
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-O", "adam", "--beta1", "1"], "--beta1 must be at least 0 and below 1, got 1.0"),
+    (["-O", "adam", "--beta2", "1"], "--beta2 must be at least 0 and below 1, got 1.0"),
+    (["--lr", "nan"], "--lr must be a finite number, at least 0, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number, at least 0, got inf"),
+    (["-O", "momentum", "--momentum", "nan"], "--momentum must be a finite number"),
+    (["-O", "rmsprop", "--alpha", "nan"], "--alpha must be from 0 to 1, got nan"),
+    (["--tol", "nan"], "--tol must be a finite number, at least 0, got nan"),
+    (["--ftol", "nan"], "--ftol must be a finite number"),
+    (["--clip", "nan"], "--clip must be a finite number"),
+    (["-O", "adam", "--eps", "0"], "--eps must be above 0"),
+])
+def test_settings_outside_their_range_are_refused_before_the_run(args: list[str], message: str) -> None:
+    """beta = 1 divided by zero; nan settings were taken, or silently ignored."""
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", *args])
+    assert out.exit_code == 2 and message in out.stderr, out.output
+    assert "Traceback" not in out.output
+
+
+def test_a_library_caller_sees_the_setting_by_its_keyword() -> None:
+    from autodiff_cli.errors import ValueInputError
+
+    with pytest.raises(ValueInputError, match=r"^'beta1' must be at least 0 and below 1"):
+        Descent(parse("x^2"), {"x": 1.0}, ("x",), DescentConfig(optimizer="adam", hyper={"beta1": 1.0}))
+
+
+@pytest.mark.slow
+def test_thousands_of_variables_compile_and_run() -> None:
+    """A sum of 3,000 squares in the generated loop made Python's compiler recurse too deep."""
+    n = 3000
+    program = parse(" + ".join(f"(x{i} - {i % 7})^2" for i in range(n)))
+    config = DescentConfig(hyper={"lr": 0.25}, steps=3, tol=0.0, record=True, every=1)
+    run = Descent(program, dict.fromkeys(program.variables, 0.0), program.variables, config)
+    rows = list(run.rows())
+    assert run.result is not None and run.result.steps == 3
+    # x ← x − 0.25·2(x − c) halves the distance to c each step: 3 steps leave 1/8 of it
+    assert run.result.point["x6"] == 6 - 6 / 8
+    expected = math.sqrt(sum((2.0 * (i % 7)) ** 2 for i in range(n)))
+    assert rows[0].grad_norm == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("flag, name", [("--plot", "x.png"), ("--output", "run.csv")])
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(
+        tmp_path: object, flag: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pathlib
+
+    started: list[int] = []
+    original = Descent.progress
+
+    def progress(self: Descent) -> object:
+        started.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Descent, "progress", progress)
+    target = pathlib.Path(str(tmp_path)) / "nodir" / name
+    out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--steps", "1000000", flag, str(target)])
+    assert (out.exit_code == 2 and "does not exist" in out.stderr) or "cannot write" in out.stderr, out.output
+    assert not started  # refused before a single step

@@ -375,3 +375,65 @@ def test_a_file_with_a_byte_order_mark_reads_as_text(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["grad", "--file", str(path), "--x", "3", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["gradient"] == {"x": 6.0}
+
+
+# ---------------------------------------------------------------- options: missing values and typos
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grad", "sin(x)", "--x", "1", "--wrt"], "--wrt needs a value"),
+    (["grad", "sin(x)", "--x", "1", "--wrt", "--json"], "--wrt needs a value"),
+    (["grad", "sin(x)", "--x", "1", "--jsn"], "no such option: --jsn; did you mean --json?"),
+    (["graph", "sin(x)", "--x", "1", "--json"], "no such option: --json; did you mean --format json?"),
+    (["grad", "sin(x)", "--x", "1", "--jsonn", "1"],
+     "no such option: --jsonn; did you mean --json? (and the expression has no variable 'jsonn')"),
+    (["descend", "x^2", "--x", "1", "--tol2", "1e-3"], "no such option: --tol2; did you mean --tol?"),
+    (["grad", "sin(x)", "--x", "--json"], "--x needs a value: --x VALUE"),
+    (["grad", "sin(x)", "--zz", "--x", "1"], "--zz needs a value: --zz VALUE"),
+])
+def test_a_missing_value_or_a_mistyped_option_is_named(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_variable_close_to_an_option_is_still_a_variable_when_the_expression_has_it() -> None:
+    result = run("grad", "jsn + 1", "--jsn", "2", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["gradient"] == {"jsn": 1.0}
+
+
+def test_short_options_take_attached_values_and_negative_values_stay_values() -> None:
+    result = run("descend", "x^2", "--x", "-1", "-Oadam", "--steps", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["optimizer"] == "adam"
+    assert json.loads(run("grad", "-x^2", "--x", "-pi", "--json").stdout)["point"] == {"x": -math.pi}
+
+
+def test_messages_at_non_finite_points_say_what_is_not_finite() -> None:
+    hessian_out = run("hessian", "x^2", "--x", "nan")
+    assert "inconclusive: the value or the gradient is not finite" in hessian_out.stdout
+    assert "the gradient is not zero" not in hessian_out.stdout
+    check_out = run("check", "x^2", "--x", "nan", "--mode", "forward")
+    assert check_out.exit_code == 1 and "f is not finite here" in check_out.stdout
+    assert "disagree by nan" not in check_out.stdout
+
+
+@pytest.mark.parametrize("args", [["plot", "x", "--x", "-1e308:1e308", "--output", "p.png"],
+                                  ["check", "x^2", "--points", "3", "--range", "-1e308:1e308"]])
+def test_a_range_wider_than_float64_is_refused(args: list[str]) -> None:
+    assert "is too wide: its width overflows float64" in fails(*args)
+
+
+def test_what_adcli_writes_it_reads_back() -> None:
+    """JSON writes inf and nan as strings; the same text is a value on the command line."""
+    out = run("grad", "x*y", "--x", "inf", "--y", "-inf", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["point"] == {"x": "inf", "y": "-inf"} and data["value"] == "-inf"
+    again = run("grad", "x*y", "--x", data["point"]["x"], "--y", "nan", "--json")
+    assert json.loads(again.stdout)["value"] == "nan"
+
+
+def test_a_long_caret_span_ends_where_the_shown_window_ends() -> None:
+    marked = caret("x+" * 200, 0, 400).splitlines()
+    assert len(marked[1]) <= len(marked[0])

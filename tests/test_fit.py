@@ -141,7 +141,7 @@ def test_perceptron_reaches_accuracy_one() -> None:
         "sigmoid(w1*x1 + w2*x2 + b)",
         EXAMPLES / "perceptron.csv",
         init=0.0,
-        config=FitConfig(loss="bce", hyper={"lr": 0.1}, epochs=300),
+        config=FitConfig(loss="bce", optimizer="adam", hyper={"lr": 0.1}, epochs=300),
     )
     assert result.accuracy == 1.0
     assert result.confusion == {"tp": 100, "fp": 0, "tn": 100, "fn": 0}
@@ -335,6 +335,8 @@ def test_cli_classification_json_has_accuracy(tmp_path: Path) -> None:
             "bce",
             "--init",
             "0",
+            "-O",
+            "adam",
             "--lr",
             "0.1",
             "--epochs",
@@ -411,6 +413,8 @@ def test_cli_plot_draws(tmp_path: Path) -> None:
             "bce",
             "--init",
             "0",
+            "-O",
+            "adam",
             "--lr",
             "0.1",
             "--epochs",
@@ -449,7 +453,8 @@ def test_cli_plot_draws(tmp_path: Path) -> None:
             ["a*x", "--data", "{data}", "--init", "1", "--batch-size", "4"],
             "least squares (lm) uses every row",
         ),
-        (["a*x", "--data", "{data}", "--init", "1", "--bounds", "a=2:inf"], "outside its bounds"),
+        (["a*x", "--data", "{data}", "--init", "1", "--bounds", "a=2:"], "write the bounds as NAME=LO:HI"),
+        (["a*x", "--data", "{data}", "--init", "1", "--bounds", "a=2:1"], "the bounds of a are empty"),
         (["a*x", "--data", "{data}", "--init", "1", "--bounds", "q=0:1"], "no parameter 'q' to bound"),
         (
             ["a*x", "--data", "{data}", "--init", "1", "-O", "adam", "--momentum", "0.5"],

@@ -284,3 +284,18 @@ def test_cli_errors(args: list[str], message: str) -> None:
     assert out.exit_code == 2
     assert message in out.output
     assert "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("count", [12, 300])
+def test_a_large_hessian_shows_what_fits_and_says_where_the_rest_is(count: int) -> None:
+    source = " + ".join(f"x{i}^3*x{i + 1}/3" for i in range(count - 1))
+    values = [arg for i in range(count) for arg in (f"--x{i}", f"1.{i}")]
+    out = runner.invoke(app, ["hessian", source, *values], env={"COLUMNS": "80"})
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    table = lines[lines.index("Hessian ∂²f/∂row∂column") + 1:]
+    assert all(line.strip() for line in table[:table.index("")])  # no blank rows
+    assert f"columns and {min(count, 30)} of {count} rows; --json prints the whole matrix" in out.stdout
+    whole = json.loads(runner.invoke(app, ["hessian", source, *values, "--json"]).stdout)
+    assert len(whole["hessian"]) == count and len(whole["eigenvalues"]) == count

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autodiff_cli import AdcliError, grad, parse
 from autodiff_cli.errors import (
     ArityError,
+    ExpressionSizeError,
     ExpressionSyntaxError,
     NameUseError,
     UnknownFunctionError,
@@ -380,3 +381,51 @@ def test_the_facade_takes_a_mapping_for_awkward_names() -> None:
     result = grad("wrt^2 + θ", {"wrt": 3, "θ": "pi"})
     assert result.gradient == {"wrt": 6.0, "θ": 1.0}
     assert result.value == 9.0 + math.pi
+
+
+@pytest.mark.parametrize("source, shown", [("1e", "1e"), ("2E + x", "2E"), ("2e*x", "2e"), ("1.5e", "1.5e"),
+                                           ("x + 3e", "3e")])
+def test_a_number_that_lost_its_exponent_digits_is_an_error(source: str, shown: str) -> None:
+    """1e silently meant 1·e (2.718...); it is almost certainly a typo for a number."""
+    with pytest.raises(ExpressionSyntaxError) as info:
+        parse(source)
+    assert f"'{shown}' is not a number: an exponent needs digits" in str(info.value)
+
+
+@pytest.mark.parametrize("source, value", [("1e5", 1e5), ("2 e", 2 * math.e), ("2*e", 2 * math.e),
+                                           ("2exp(0)", 2.0), ("3(e)", 3 * math.e)])
+def test_numbers_and_products_with_e_that_are_meant(source: str, value: float) -> None:
+    assert grad(source).value == value
+
+
+# ---------------------------------------------------------------- a bound on the work of a parse
+
+
+def doubling_functions(levels: int) -> str:
+    """A short program whose graph doubles with each level: 2^levels copies of f0's body."""
+    lines = ["f0(a) = sin(a)*cos(a)"]
+    lines += [f"f{i}(a) = f{i - 1}(sin(a)) + f{i - 1}(cos(a))" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"f{levels}(x)"])
+
+
+def test_max_nodes_stops_a_program_whose_functions_multiply_its_graph() -> None:
+    # Forty levels would be 2^40 nodes from 1,300 characters; the limit stops the build at
+    # the call that goes past it, before the work is done, with a caret under that call.
+    text = doubling_functions(40)
+    with pytest.raises(ExpressionSizeError) as caught:
+        parse(text, max_nodes=5_000)
+    assert "more than 5,000 nodes" in str(caught.value)
+    assert caught.value.source == text
+    assert text[caught.value.start:caught.value.end].startswith("f")
+
+
+def test_max_nodes_counts_the_nodes_of_a_plain_expression_too() -> None:
+    with pytest.raises(ExpressionSizeError, match="its graph has more than 100 nodes"):
+        parse(" + ".join(f"x{i}" for i in range(200)), max_nodes=100)
+
+
+def test_max_nodes_leaves_a_program_within_it_as_it_was() -> None:
+    text = doubling_functions(4)
+    bounded, free = parse(text, max_nodes=5_000), parse(text)
+    assert count_nodes(bounded.result) == count_nodes(free.result) == 94
+    assert grad(bounded, x=0.5).gradient == grad(free, x=0.5).gradient

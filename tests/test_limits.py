@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff_cli.errors import LimitError, ProgramSizeError
+from autodiff_cli.errors import ExpressionSizeError, LimitError
 from autodiff_cli.language import parser
 from autodiff_cli.language.parser import parse
 
@@ -47,7 +47,7 @@ def test_a_call_s_expansion_is_counted_before_it_is_made(monkeypatch: pytest.Mon
     monkeypatch.setattr(parser, "MAX_EXPANSION", 10_000)
     program = parse(nested(10))
     assert program.variables == ("x",)
-    with pytest.raises(ProgramSizeError) as caught:
+    with pytest.raises(ExpressionSizeError) as caught:
         parse(nested(11))
     message = str(caught.value)
     assert "past the limit of 10,000" in message and "MAX_EXPANSION" in message
@@ -67,7 +67,7 @@ def test_the_refused_program_was_not_built(monkeypatch: pytest.MonkeyPatch) -> N
         return real(self, op, args)
 
     monkeypatch.setattr(parser._Builder, "apply", counting)
-    with pytest.raises(ProgramSizeError):
+    with pytest.raises(ExpressionSizeError):
         parse(nested(30))
     assert made <= 10_000 + 100
 

@@ -95,6 +95,20 @@ def test_the_issue_s_functions_are_all_spelled() -> None:
     assert FUNCTIONS["log"][2] is OPS["log_base"]
 
 
+def test_helpers_expand_to_the_language_s_operations_with_the_same_values() -> None:
+    """A helper of the rules (but zmul, which the symbolic algebra keeps) says how the language
+    writes it: symbolic derivatives and printed formulas use that expansion, which must be the
+    same function (it may round differently)."""
+    for op in OPERATIONS:
+        if op.public or op.name == "zmul":
+            assert op.expansion is None, op.name
+            continue
+        assert op.expansion is not None, op.name
+        for args in itertools.product((0.3, 0.7, 1.7, 2.5), repeat=op.arity):
+            want, got = op.forward(*args), float(op.expansion(FLOAT, *args))
+            assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-300), (op.name, args, got, want)
+
+
 def test_every_algebra_and_the_scalar_class_have_every_operation() -> None:
     for op in OPERATIONS:
         assert getattr(FLOAT, op.name) is op.forward
@@ -297,6 +311,26 @@ def test_the_log_term_appears_only_for_an_exponent_that_depends_on_a_variable() 
     x, y = Scalar(-2.0), Scalar(2.0)
     (x ** y).backward()
     assert x.grad == -4.0 and y.grad is not None and math.isnan(y.grad)
+
+
+# ---------------------------------------------------------------- compiled code's fast functions
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.fast is not None], ids=lambda op: op.name)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_fast_function_gives_forward_s_bits_wherever_it_does_not_raise(op: Op, data: st.DataObject) -> None:
+    """Compiled code calls ``fast`` and reruns with ``forward`` only where it raises."""
+    special = st.sampled_from((*_SPECIAL, 2.0, -2.0, 3.0, 0.5 + 2.0**-53, 2.0**53 + 2.0, 1e-17))
+    args = [data.draw(special | st.floats()) for _ in range(op.arity)]
+    assert op.fast is not None
+    try:
+        fast = op.fast(*args)
+    except (ArithmeticError, ValueError):
+        return
+    want = op.forward(*args)
+    assert (fast == want and math.copysign(1.0, fast) == math.copysign(1.0, want)) \
+        or (math.isnan(fast) and math.isnan(want)), (op.name, args, fast, want)
 
 
 # ---------------------------------------------------------------- array forms

@@ -180,3 +180,20 @@ def test_no_parse_tree_is_kept_while_the_ast_is_built() -> None:
     nodes = count_nodes(program.result)
     assert nodes >= 39_999
     assert peak / nodes < 400, f"{peak / nodes:.0f} bytes a node at the peak of a parse"
+
+
+@pytest.mark.parametrize("source", ["1e", "2E + x", "x*3.e", "2e^2", "2 e", "2*e", "1e3e"])
+def test_a_number_that_lost_its_exponent_is_refused_by_both_alike(source: str) -> None:
+    """``1e`` is refused (the tree walk's check); the inline parse declines it rather than
+    building 1·e."""
+    assert_alike(source)
+    try:
+        reference: Any = by_tree(source)
+    except AdcliError as error:
+        reference = str(error)
+    try:
+        result: Any = parse(source)
+    except AdcliError as error:
+        assert str(error) == reference
+        return
+    assert_same_program(result, reference)

@@ -4,7 +4,8 @@ The examples run in a scratch folder holding a copy of examples/, so the files
 they write (pictures) never touch the checkout.  Run ``python tests/test_readme.py
 --update`` to rewrite the outputs after a deliberate change of behaviour (then read
 the diff), and ``--pictures`` to remake the README's pictures in docs/ from the
-commands that write them.
+commands that write them.  The examples of ``adcli serve``'s JSON API ask a server
+that this file starts on a free port, named in the README as port 8765.
 """
 
 from __future__ import annotations
@@ -64,8 +65,25 @@ def needs_graphviz(command: str) -> bool:
     return "--format dot" in command and target.endswith((".svg", ".png", ".pdf"))
 
 
+README_PORT = "8765"
+"""The port of the README's examples of the JSON API; they run against a server of our own."""
+
+
+def needs_server(command: str) -> bool:
+    return f"127.0.0.1:{README_PORT}" in command
+
+
 def run(command: str, cwd: Path | None = None) -> str:
     """The command's output (stdout, then stderr), run in ``cwd`` or in a scratch folder."""
+    if needs_server(command):
+        if str(README.parent) not in sys.path:  # run as a script: tests/ is not a package then
+            sys.path.insert(0, str(README.parent))
+        from tests.browser import running_server
+
+        with running_server() as url:
+            port = url.rstrip("/").rpartition(":")[2]
+            output = run(command.replace(README_PORT, port), cwd)
+        return output.replace(f":{port}", f":{README_PORT}")
     if cwd is None:
         folder = scratch()
         try:
@@ -89,6 +107,8 @@ def normalize(text: str) -> str:
 def test_readme_example(command: str, expected: str) -> None:
     if needs_graphviz(command) and shutil.which("dot") is None:
         pytest.skip("drawing DOT as a picture needs Graphviz's dot program, which is not installed")
+    if needs_server(command) and shutil.which("curl") is None:
+        pytest.skip("the examples of the JSON API use curl, which is not installed")
     folder = scratch()
     try:
         assert normalize(run(command, folder)) == normalize(expected)
@@ -101,14 +121,28 @@ def test_readme_example(command: str, expected: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def screenshots() -> set[str]:
+    """The pictures docs/screenshots.py takes of the page of ``adcli serve`` (its SHOTS)."""
+    import ast
+
+    tree = ast.parse((README.parent / "docs" / "screenshots.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SHOTS"]:
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("docs/screenshots.py has no SHOTS")
+
+
 def test_readme_pictures_are_in_docs() -> None:
-    """Each picture a README command writes is shown from docs/, under the same name."""
+    """Each picture a README command writes is shown from docs/, under the same name; the
+    others shown are the screenshots docs/screenshots.py takes."""
     text = README.read_text(encoding="utf-8")
-    shown = set(re.findall(r"^!\[.*\]\(docs/([^)]+)\)$", text, re.M))
+    shown = set(re.findall(r"^\s*!\[.*\]\(docs/([^)]+)\)$", text, re.M))
     made = {written(command) for command, output in examples(text) if not output.startswith("error:")}
     made.discard(None)
-    assert shown == made
-    for name in shown:
+    shots = screenshots()
+    assert shown - shots == made
+    assert shown & shots
+    for name in shown | shots:
         assert (README.parent / "docs" / name).is_file()
 
 

@@ -39,7 +39,7 @@ def test_python_operators() -> None:
         out.backward()
         assert out.data == pytest.approx(value), name
         assert x.grad == pytest.approx(dx), name
-        assert y.grad == pytest.approx(dy if dy is not None else 0.0), name
+        assert y.grad == (pytest.approx(dy) if dy is not None else None), name
 
 
 def test_a_method_for_every_public_operation_and_every_function_spelling() -> None:
@@ -89,7 +89,7 @@ def test_backward_accumulates_like_pytorch() -> None:
     y.backward()  # no zero_grad: adds again, on leaves and intermediates alike
     assert (x.grad, z.grad, y.grad) == (10.0, 2.0, 2.0)
     y.zero_grad()
-    assert (x.grad, z.grad, y.grad) == (0.0, 0.0, 0.0)
+    assert (x.grad, z.grad, y.grad) == (None, None, None)
     y.backward()
     assert x.grad == 5.0
     w = x * 10  # a second output sharing x adds into the same grad
@@ -156,7 +156,7 @@ def test_zero_grad_reaches_the_whole_graph() -> None:
     out.backward()
     assert x.grad != 0.0 and y.grad != 0.0
     out.zero_grad()
-    assert x.grad == 0.0 and y.grad == 0.0 and out.grad == 0.0
+    assert x.grad is None and y.grad is None and out.grad is None
 
 
 def test_topological_order_puts_inputs_first_and_is_deterministic() -> None:
@@ -217,3 +217,36 @@ def test_gradients_ignore_what_an_earlier_backward_left_on_an_input() -> None:
 def test_gradients_of_a_constant_are_zero() -> None:
     x = Scalar(1.0)
     assert gradients(Scalar(3.0, requires_grad=False) * 2.0, [x]) == [0.0]
+
+
+def test_abs_and_comparisons_as_in_pytorch() -> None:
+    x = Scalar(-3.0)
+    y = abs(x) * 2
+    y.backward()
+    assert y.data == 6.0 and x.grad == -2.0
+    assert x < 3 and x <= -3 and not x > 0 and Scalar(1.0) >= x and x < Scalar(0.0)
+    assert len({x, Scalar(-3.0)}) == 2  # still hashed by identity
+
+
+def test_zero_grad_sets_none_as_pytorch_2_does() -> None:
+    x = Scalar(2.0)
+    y = x * x
+    y.backward()
+    assert x.grad == 4.0
+    y.zero_grad()
+    assert x.grad is None and y.grad is None
+    y.backward()
+    y.zero_grad(set_to_none=False)
+    assert x.grad == 0.0
+
+
+def test_gradients_takes_its_options_as_keywords_and_checks_its_arguments() -> None:
+    x = Scalar(3.0)
+    f = x * x
+    assert gradients(f, [x], grad_output=2.0) == [12.0]
+    with pytest.raises(TypeError):
+        gradients(f, [x], 2.0)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="differentiates a Scalar, not float"):
+        gradients(1.0, [x])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="inputs as Scalars, not float"):
+        gradients(f, [1.0])  # type: ignore[list-item]

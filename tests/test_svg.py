@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autodiff_cli.api import computation_graph
+from autodiff_cli.errors import command_line_spelling
 from autodiff_cli.render.svg import graph_svg, num, scene, xml_text
 from autodiff_cli.views.graph import (
     GraphEdge,
@@ -188,7 +189,8 @@ def test_depth_cut_like_dot(example: GraphView) -> None:
     groups = node_groups(root)
     assert set(groups) == set(part.kept) == {"w3", "w4", "w5"}
     shown = texts(root)
-    assert hidden_note(2, 1) in shown and "2 nodes are deeper than --depth 1 and not shown" in shown
+    assert hidden_note(2, 1, command_line_spelling) in shown
+    assert "2 nodes are deeper than --depth 1 and not shown" in shown
     for node in example.nodes:
         assert (node_title(node) in shown) == (node.id in part.kept)
     # w3 and w4 lost their arguments: dashed borders and a "…" leading into each.

@@ -153,6 +153,20 @@ def test_zmul_printed_as_multiplication_documented_difference() -> None:
     assert value_of(result.derivatives["x"], {"x": 2.0, "y": 3.0}) == 12.0
 
 
+def test_a_power_of_the_constant_0_has_derivative_0() -> None:
+    """d/dy 0^y is zmul(0^y, log(0)): 0 wherever 0^y is 0 (y > 0), as adcli grad says there.
+    Printed as 0^y*log(0) it would give 0*(-inf) = nan, so it folds to 0."""
+    assert derivative("0^y", "y") == "0"
+    assert derivative("0^y + y^2", "y") == "2*y"
+    assert derivative("0^(y^2)*x", "y") == "0"
+    for y in (1e-300, 0.5, 2.0, 1e300):
+        assert gradient_at(parse("0^y"), {"y": y})[0].gradient["y"] == 0.0
+    # a power of another constant is untouched: d/dy 2^y = log(2)*2^y
+    assert value_of(derivative("2^y", "y"), {"y": 3.0}) == 8.0 * math.log(2.0)
+    result = runner.invoke(app, ["diff", "0^y"])
+    assert result.exit_code == 0 and result.output == "0\n"
+
+
 # ---------------------------------------------------------------- against autodiff, at random points
 
 _ZMUL_FLAG: list[bool] = []

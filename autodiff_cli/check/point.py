@@ -117,7 +117,7 @@ def _check_variable(name: str, arg: int, f: FloatFunction, values: list[float], 
         finite = finite and math.isfinite(forward)
         if math.isfinite(value) and not math.isfinite(forward):
             notes.append(f"forward mode gives {forward!r}")
-        elif not _within(abs(autodiff - forward), autodiff, settings):
+        elif math.isfinite(autodiff) and not _within(abs(autodiff - forward), autodiff, settings):
             agree = False
             notes.append(f"reverse and forward mode disagree by {abs(autodiff - forward):.3g}")
     if math.isfinite(value) and not math.isfinite(numeric.value) and not notes:

@@ -8,7 +8,8 @@ from importlib import import_module
 
 from .core import app, main
 
-for _command in ("grad", "graph", "plot", "check", "diff", "hessian", "descend", "fit", "predict"):
+for _command in ("grad", "graph", "plot", "check", "diff", "hessian", "descend", "minimize", "fit", "predict",
+                 "serve"):
     import_module(f".{_command}", __name__)
 
 __all__ = ["app", "main"]

@@ -79,7 +79,7 @@ def check(
     from ..errors import option
     from ..language.inputs import parse_range
     from ..render.check import check_view
-    from ..render.console import console
+    from ..render.console import show
     from ..render.json import check_json_parts
 
     settings = CheckSettings(method=method.value, mode=mode.value, eps=eps,
@@ -94,6 +94,6 @@ def check(
             typer.echo(text, nl=False)
         typer.echo("")
     else:
-        console().print(check_view(report))
+        show(check_view(report))
     if not report.ok:
         raise typer.Exit(1)

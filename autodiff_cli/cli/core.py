@@ -16,23 +16,34 @@ import typer
 from typer.core import TyperCommand
 
 from .. import __version__
-from ..errors import AdcliError, command_line_spelling
+from ..errors import AdcliError, UnknownVariableError, command_line_spelling
 
 ASSIGNMENTS = "adcli.assignments"
 
 
+OWN_OPTIONS = "adcli.own_options"
+
+
 class VariableCommand(TyperCommand):
-    """A command that also takes ``--NAME VALUE`` (or ``--NAME=VALUE``) for any variable NAME."""
+    """A command that also takes ``--NAME VALUE`` (or ``--NAME=VALUE``) for any variable NAME.
+
+    Its own options come first: ``--wrt x``, ``-O adam`` or ``-Oadam``; an own option that
+    needs a value and has none (``--wrt`` last, or followed by another option) is an error,
+    not a swallowed token.  Every other ``--NAME`` is a variable and needs a value; one that
+    has none, or whose name is close to one of the command's options, is reported as the
+    likely typo it is (``--jsn``: did you mean --json?).
+    """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        own: set[str] = set()
+        own: dict[str, Any] = {}
         takes_value: set[str] = set()
         for param in self.get_params(ctx):
             names = [*param.opts, *getattr(param, "secondary_opts", [])]
-            own.update(names)
+            own.update(dict.fromkeys(names, param))
             if getattr(param, "param_type_name", "") == "option" and not (
                     getattr(param, "is_flag", False) or getattr(param, "count", False)):
                 takes_value.update(names)
+        ctx.meta[OWN_OPTIONS] = own
         options: list[str] = []
         positional: list[str] = []
         assignments: list[tuple[str, str]] = []
@@ -40,22 +51,28 @@ class VariableCommand(TyperCommand):
         while i < len(args):
             arg = args[i]
             flag, eq, inline = arg.partition("=")
+            following = args[i + 1] if i + 1 < len(args) else None
             if arg == "--":
                 positional.extend(args[i + 1:])
                 break
-            if flag in own:
+            if arg[:2] in takes_value and len(arg) > 2 and not arg.startswith("--"):
+                options += [arg[:2], arg[2:]]  # a short option with its value attached: -Oadam
+            elif flag in own:
                 options.append(arg)
-                if not eq and flag in takes_value and i + 1 < len(args):
-                    options.append(args[i + 1])
-                    i += 1
+                if not eq and flag in takes_value:
+                    if following is None or _is_flag(following):
+                        ctx.fail(f"{flag} needs a value")
+                    else:
+                        options.append(following)
+                        i += 1
             elif arg.startswith("--") and len(flag) > 2:
                 if eq:
                     value = inline
-                elif i + 1 < len(args):
-                    value = args[i + 1]
+                elif following is not None and not _is_flag(following):
+                    value = following
                     i += 1
                 else:
-                    ctx.fail(f"{arg} needs a value: {arg} VALUE")
+                    ctx.fail(_not_an_option(flag, own) or f"{flag} needs a value: {flag} VALUE")
                 assignments.append((flag[2:], value))
             else:
                 positional.append(arg)  # the expression, even when it starts with '-'
@@ -69,7 +86,12 @@ class VariableCommand(TyperCommand):
         except AdcliError as error:
             from ..render.console import console, error_text
 
-            console(stderr=True).print(error_text(error.render(command_line_spelling)), soft_wrap=True)
+            message = error.render(command_line_spelling)
+            if isinstance(error, UnknownVariableError):
+                typo = _not_an_option(f"--{error.name}", ctx.meta.get(OWN_OPTIONS, {}))
+                if typo:
+                    message = f"{typo} (and the expression has no variable '{error.name}')"
+            console(stderr=True).print(error_text(message), soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -84,6 +106,28 @@ class VariableCommand(TyperCommand):
             console(stderr=True).print(
                 error_text(f"cannot write the output: {error.strerror or error}"), soft_wrap=True)
             raise typer.Exit(2) from None
+
+
+def _is_flag(token: str) -> bool:
+    """Whether a token is an option rather than a value: ``--json``; not ``-1`` or ``-pi``."""
+    return token.startswith("--") and len(token) > 2
+
+
+def _not_an_option(flag: str, own: dict[str, Any]) -> str | None:
+    """"no such option" with a suggestion, when ``flag`` looks like a mistyped option of the
+    command: close to one of its names, or one of the choices of an option (``--json`` for
+    ``--format json``)."""
+    from ..errors import suggest
+
+    longs = [name for name in own if name.startswith("--")]
+    close = suggest(flag, longs)
+    if close is not None:
+        return f"no such option: {flag}; did you mean {close}?"
+    for name, param in own.items():
+        choices = getattr(getattr(param, "type", None), "choices", None) or ()
+        if name.startswith("--") and flag[2:] in [str(getattr(c, "value", c)) for c in choices]:
+            return f"no such option: {flag}; did you mean {name} {flag[2:]}?"
+    return None
 
 
 def _quiet_stdout() -> None:

@@ -71,7 +71,7 @@ def descend(
     from ..language.parser import parse_constant
     from ..optimize.descent import DescentConfig, descend
     from ..optimize.outputs import output_sinks, record_every
-    from ..render.console import console
+    from ..render.console import console, show
     from ..render.descent import ProgressLog, descent_columns, descent_summary
     from ..render.json import descent_json
 
@@ -98,7 +98,7 @@ def descend(
     if json:
         typer.echo(descent_json(result))
     else:
-        out.print(descent_summary(result))
+        show(descent_summary(result), out)
         if plot:
             out.print(f"wrote {plot}")
     if interrupted or not result.ok:

@@ -25,7 +25,7 @@ from .options import (
 FIT_HELP = (
     "Variables named like a column of the data take its values; every other variable is a "
     "parameter: give its start as --NAME VALUE, or --init VALUE for all. Exit status: 0 done, "
-    "1 diverged, 2 a mistake in the input, 130 interrupted."
+    "1 diverged (or the loss looks unbounded below), 2 a mistake in the input, 130 interrupted."
 )
 
 
@@ -87,8 +87,10 @@ def fit(
             "--optimizer",
             "-O",
             show_default=False,
-            help="lm (Levenberg–Marquardt, least squares) or sgd, momentum, nesterov, adam, rmsprop, "
-            "adagrad. Default: lm for mse, adam otherwise.",
+            help="lm (Levenberg–Marquardt, least squares); lbfgs, bfgs, newton, newton-cg (adcli "
+            "minimize's methods; newton with the exact Hessian of the mean loss); or a descent optimizer: "
+            "sgd, momentum, nesterov, adam, rmsprop, adagrad. Default: lm for mse; lbfgs for the other "
+            "smooth losses; adam for mae and losses with abs, max, min, relu or sign.",
         ),
     ] = None,
     lr: Lr = None,
@@ -128,22 +130,30 @@ def fit(
         typer.Option(
             "--tol",
             min=0.0,
-            help="Descent optimizers on whole data: stop when the gradient norm falls below this (0: never).",
+            help="Descent optimizers on whole data, and lbfgs, bfgs, newton, newton-cg: stop when the "
+            "gradient norm falls below this (0: never).",
         ),
     ] = 1e-8,
-    iterations: Annotated[int, typer.Option("--iterations", min=1, help="lm: the most iterations.")] = 1000,
+    iterations: Annotated[
+        int,
+        typer.Option("--iterations", min=1, help="lm, lbfgs, bfgs, newton, newton-cg: the most iterations."),
+    ] = 1000,
     ftol: Annotated[
         float,
         typer.Option(
             "--ftol",
             min=0.0,
-            help="lm: converged when the sum of squares changes by less than this, relatively.",
+            help="lm: converged when the sum of squares changes by less than this, relatively (lbfgs, bfgs, "
+            "newton, newton-cg: the loss, two steps in a row).",
         ),
     ] = 1e-14,
     xtol: Annotated[
         float,
         typer.Option(
-            "--xtol", min=0.0, help="lm: converged when the parameters change by less than this, relatively."
+            "--xtol",
+            min=0.0,
+            help="lm, lbfgs, bfgs, newton, newton-cg: converged when the parameters change by less than "
+            "this, relatively.",
         ),
     ] = 1e-12,
     gtol: Annotated[
@@ -160,8 +170,8 @@ def fit(
             "--bounds",
             metavar="NAME=LO:HI",
             show_default=False,
-            help="Keep a parameter within bounds (b1=0:inf; an empty end is unbounded). Repeatable, or "
-            "comma-separated.",
+            help="Keep a parameter in [LO, HI] (b1=0:inf); each end a constant expression, inf or -inf, "
+            "as for adcli minimize. Repeatable.",
         ),
     ] = None,
     init: Annotated[
@@ -215,9 +225,10 @@ def fit(
 
     Example:  adcli fit "b1*(1-exp(-b2*x))" --data misra1a.csv --b1 500 --b2 1e-4
     """
-    from ..fit import FitConfig, parse_bounds, run_fit, setup
+    from ..fit import FitConfig, run_fit, setup
     from ..language.parser import parse_constant
-    from ..render.console import console
+    from ..optimize.bounds import parse_bounds
+    from ..render.console import console, show
     from ..render.descent import ProgressLog
     from ..render.fit import fit_columns, fit_summary
     from ..render.json import fit_json
@@ -278,7 +289,7 @@ def fit(
     columns = fit_columns(
         problem.model.params,
         out.width,
-        least_squares=problem.method == "lm",
+        method=problem.method,
         validation=config.validation > 0,
     )
     log = ProgressLog(out, columns, enabled=out.is_terminal and not (json or quiet))
@@ -292,7 +303,7 @@ def fit(
     if json:
         typer.echo(fit_json(result))
     else:
-        out.print(fit_summary(result))
+        show(fit_summary(result), out)
         for name in (plot, save):
             if name:
                 out.print(f"wrote {name}")

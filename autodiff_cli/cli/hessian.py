@@ -33,7 +33,7 @@ def hessian(
     """
     from ..engine.hessian import hessian_at
     from ..language.inputs import resolve_wrt
-    from ..render.console import console, warning_text
+    from ..render.console import console, show, warning_text
     from ..render.hessian import hessian_view
     from ..render.json import hessian_json
 
@@ -45,4 +45,5 @@ def hessian(
     if json:
         typer.echo(hessian_json(result))
     else:
-        console().print(hessian_view(result))
+        out = console()
+        show(hessian_view(result, out.width), out)

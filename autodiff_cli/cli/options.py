@@ -85,10 +85,10 @@ def emit_text(text: str, output: Path | None) -> None:
 
 def emit(renderable: Any, output: Path | None) -> None:
     """A rich renderable to the terminal, or as a picture (.svg) or plain text (.txt) to a file."""
-    from ..render.console import console, picture
+    from ..render.console import picture, show
 
     if output is None:
-        console().print(renderable)
+        show(renderable)
         return
     from ..render.files import write_text
 

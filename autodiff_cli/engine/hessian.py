@@ -97,7 +97,9 @@ _MEANING = {
 }
 
 
-def _classification(definiteness: str, critical: bool) -> str:
+def _classification(definiteness: str, critical: bool, finite: bool = True) -> str:
+    if not finite:
+        return "inconclusive: the value or the gradient is not finite"
     if definiteness == "undefined":
         return "inconclusive: the Hessian has non-finite entries"
     if definiteness == "empty":
@@ -105,6 +107,12 @@ def _classification(definiteness: str, critical: bool) -> str:
     if not critical:
         return "not a critical point: the gradient is not zero"
     return _MEANING[definiteness]
+
+
+def classification(definiteness: str, critical: bool) -> str:
+    """What a point is, from its Hessian's definiteness and whether the gradient vanishes
+    there: the words of the ``hessian`` command (and of ``minimize``'s summary)."""
+    return _classification(definiteness, critical)
 
 
 def eigenvalues_of(matrix: Sequence[Sequence[float]]) -> tuple[float, ...]:
@@ -145,6 +153,7 @@ def hessian_at(program: Program, point: Mapping[str, float],
         eigenvalues=eigenvalues,
         definiteness=definiteness,
         critical=critical,
-        classification=_classification(definiteness, critical),
+        classification=_classification(definiteness, critical,
+                                       math.isfinite(value) and all(math.isfinite(g) for g in gradient)),
         nonfinite=nonfinite,
     )

@@ -89,11 +89,12 @@ class Scalar(Arithmetic):
         for node in order:
             node.grad = node._adjoint if node.grad is None else node.grad + node._adjoint
 
-    def zero_grad(self) -> None:
-        """Set to zero the gradient of this Scalar and of every Scalar it was computed from
-        that requires one."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradient of this Scalar and of every Scalar it was computed from that
+        requires one: to None, as PyTorch 2 does by default, or to 0.0."""
+        reset = None if set_to_none else 0.0
         for node in self.topological_order():
-            node.grad = 0.0
+            node.grad = reset
 
     def detach(self) -> Scalar:
         """The same value as a constant, cut from the graph."""
@@ -106,6 +107,23 @@ class Scalar(Arithmetic):
 
     def __pos__(self) -> Scalar:
         return self
+
+    def __abs__(self) -> Scalar:
+        return Scalar.apply(_ABS, self)
+
+    # Comparisons compare values, as PyTorch's do (they are not differentiable); a Scalar
+    # still hashes by identity, so it stays usable as a dictionary key.
+    def __lt__(self, other: Scalar | Number) -> bool:
+        return self.data < _value(other)
+
+    def __le__(self, other: Scalar | Number) -> bool:
+        return self.data <= _value(other)
+
+    def __gt__(self, other: Scalar | Number) -> bool:
+        return self.data > _value(other)
+
+    def __ge__(self, other: Scalar | Number) -> bool:
+        return self.data >= _value(other)
 
     def __float__(self) -> float:
         return self.data
@@ -141,6 +159,12 @@ for _name, _by_arity in _METHODS.items():
         setattr(Scalar, _name, _method(_name, _by_arity))
 
 SCALAR: Any = algebra(lambda op: lambda *args: Scalar.apply(op, *args))
+
+_ABS = FUNCTIONS["abs"][1]
+
+
+def _value(other: Scalar | Number) -> float:
+    return other.data if isinstance(other, Scalar) else float(other)
 """The Scalar algebra: derivative rules evaluated to graph nodes (derivatives of derivatives)."""
 
 
@@ -173,16 +197,26 @@ def _reverse(order: list[Scalar], seed: float, create_graph: bool) -> None:
                 arg._adjoint = term if before is None else before + term
 
 
-def gradients(output: Scalar, inputs: Sequence[Scalar], create_graph: bool = False) -> list[Any]:
-    """d(output)/d(input) for each input, without touching any ``grad`` (as
-    ``torch.autograd.grad``): floats, or with ``create_graph`` Scalars that remember how
-    they were computed, to differentiate again (Hessians).  An input that ``output`` does
-    not depend on gets 0.0.
+def gradients(output: Scalar, inputs: Sequence[Scalar], *, grad_output: float = 1.0,
+              create_graph: bool = False) -> list[Any]:
+    """d(output)/d(input) for each input, times ``grad_output``, without touching any
+    ``grad`` (as ``torch.autograd.grad``): floats, or with ``create_graph`` Scalars that
+    remember how they were computed, to differentiate again (Hessians).  An input that
+    ``output`` does not depend on gets 0.0.  The options are keywords only: the third
+    positional argument of ``torch.autograd.grad`` is its ``grad_outputs``.
     """
+    if not isinstance(output, Scalar):
+        raise TypeError(f"gradients() differentiates a Scalar, not {type(output).__name__} "
+                        f"{output!r}")
+    inputs = list(inputs)
+    for item in inputs:
+        if not isinstance(item, Scalar):
+            raise TypeError(f"gradients() takes the inputs as Scalars, not {type(item).__name__} "
+                            f"{item!r}")
     order = output.topological_order()
     if not order:
         return [0.0] * len(inputs)
-    _reverse(order, 1.0, create_graph)
+    _reverse(order, float(grad_output), create_graph)
     # Only the nodes of this sweep hold its adjoints: another input's slot may still hold
     # one from an earlier backward() through some other graph.
     swept = {id(node) for node in order}

@@ -15,13 +15,16 @@ that doubles at every level).  There is no table of derivatives here: the
 rules come from the registry, and a new operation is differentiated without a
 change to this module.
 
-The registry's helper ``zmul`` ("a*b, but 0 when a factor is 0") appears in the rules
-of ``pow``.  It becomes plain multiplication whenever that is exact (its first
-factor a nonzero constant, or its second a finite constant); otherwise it stays
-in the derivative's tree and is *printed* as multiplication, since the language
-cannot spell it.  At a point where the first factor is 0 and the second is
-infinite or nan (``d/dx x^y`` at ``x = 0, y = 0``) the printed form then gives
-nan where adcli's own autodiff gives 0.
+The other helpers of the rules (``sech2``, ``pow_dx``, ...), which keep digits at
+the edges, are built here as their ``expansion``, in the language's operations
+(``1 - tanh(x)^2``, ``y*x^(y - 1)``).  One is kept: ``zmul`` ("a*b, but 0 when a
+factor is 0"), which the expansions of ``pow``'s helpers use.  It becomes plain
+multiplication whenever that is exact (its first factor a nonzero constant, or
+its second a finite constant); otherwise it stays in the derivative's tree and
+is *printed* as multiplication, since the language cannot spell it.  At a point
+where the first factor is 0 and the second is infinite or nan (``d/dx x^y`` at
+``x = 0, y = 0``) the printed form then gives nan where adcli's own autodiff
+gives 0.  For a constant base 0 it folds instead: ``d/dy 0^y`` is ``0``.
 """
 
 from __future__ import annotations
@@ -419,6 +422,10 @@ class Builder:
         va, vb = self.constant_value(a), self.constant_value(b)
         if va == 0.0 or vb == 0.0:
             return self.num(0.0)
+        if vb is not None and math.isinf(vb) and _is(a, _POW) and self.constant_value(a.args[0]) == 0.0:
+            # 0^u*log(0), the derivative of 0^u by u: 0 wherever 0^u is 0 (u > 0), as zmul has
+            # it; for u <= 0, 0^u is 1 or inf, a jump and a constant inf with no derivative to print
+            return self.num(0.0)
         if (va is not None and math.isfinite(va)) or (vb is not None and math.isfinite(vb)):
             return self._mul(a, b)  # a finite nonzero factor: exactly a product
         return self.raw(_ZMUL, (a, b))
@@ -458,7 +465,11 @@ class Builder:
         return value
 
     def _function(self, op: Op) -> Callable[..., Sym]:
+        expansion = op.expansion
+
         def make(*args: Sym | float) -> Sym:
+            if expansion is not None:  # a helper the language cannot spell: its expansion
+                return Sym(self, self.lift(expansion(self.algebra, *args)))
             return Sym(self, self.apply(op, [self.lift(a) for a in args]))
 
         make.__name__ = op.name

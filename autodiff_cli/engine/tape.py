@@ -20,7 +20,8 @@ bit (the NumPy flavour to NumPy's rounding).  Subexpressions are shared already 
 (the parser hash-conses them); subexpressions without variables fold to constants here,
 with the same forward functions, and only identities that are exact in IEEE arithmetic are
 applied (``x*1 = x``, ``x^1 = x``, ``-(-x) = x``, ``x^2 = x*x`` as the forward function has
-it, ``zmul(c, x) = c*x`` for finite ``c != 0``, ``a + (-b) = a - b``).
+it, ``zmul(c, x) = c*x`` for finite ``c != 0``, ``a + (-b) = a - b``, and the derivative of
+``x^c`` for a constant ``c`` whose ``c - 1`` is exact: ``c*x^(c-1)``).
 
 Renaming and pruning (what the descent loop needs: the tape evaluated at another point,
 and only the forward equations that the gradient reads) work on this data:
@@ -37,7 +38,7 @@ from typing import Any, Union
 
 from .. import expr as ast
 from ..errors import LimitError
-from ..ops import OPS, Arithmetic, Op, algebra
+from ..ops import OPS, Arithmetic, Op, algebra, exact_minus_one
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -113,7 +114,8 @@ class _Value(Arithmetic):
         return self.builder.apply(op, args)
 
 
-_MUL, _NEG, _POW, _ZMUL, _ADD, _SUB = (OPS[n] for n in ("mul", "neg", "pow", "zmul", "add", "sub"))
+_MUL, _NEG, _POW, _ZMUL, _ADD, _SUB, _POW_DX = (
+    OPS[n] for n in ("mul", "neg", "pow", "zmul", "add", "sub", "pow_dx"))
 
 
 class _Builder:
@@ -154,6 +156,10 @@ class _Builder:
             return self.apply(_MUL, (values[0], values[0]))
         if op is _ZMUL and any(n is not None and n != 0.0 and math.isfinite(n) for n in numbers):
             return self.apply(_MUL, values)  # a finite nonzero factor: a product
+        exponent = numbers[1] if op is _POW_DX else None
+        if exponent is not None and math.isfinite(exponent) and exact_minus_one(exponent):
+            # y*x^(y-1) for a constant y whose y - 1 is exact, as the forward function computes it
+            return self.apply(_ZMUL, (values[1], self.apply(_POW, (values[0], self.known(exponent - 1.0)))))
         inner = values[0].term
         if op is _NEG and isinstance(inner, Call) and inner.op is _NEG and isinstance(inner.args[0], str):
             return _Value(self, inner.args[0])

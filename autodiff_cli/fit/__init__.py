@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import expr as ast
+from ..optimize.bounds import parse_bounds
 from ..optimize.run import Sink, run
 from .data import open_source
 from .methods import METHODS, FitConfig, FitRow, Objective, Problem, make_method, objective, prepare
-from .model import FitError, FitModel, build_model, parse_bounds, resolve_start
+from .model import FitError, FitModel, build_model, resolve_start
 from .result import FitResult
 
 __all__ = [

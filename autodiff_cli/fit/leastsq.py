@@ -29,6 +29,8 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import option
+
 EPS = 2.220446049250313e-16
 BLOCK_ROWS = 16384
 """Rows per block of the blocked QR (measured on 1,000,000 rows of 4 columns in Fortran
@@ -144,9 +146,9 @@ class LMSettings:
 
 
 STOP_REASONS = {
-    "ftol": "converged: the residual sum of squares changed by less than ftol (relative)",
-    "xtol": "converged: the parameters changed by less than xtol (relative)",
-    "gtol": "converged: the residuals are orthogonal to the Jacobian's columns (gtol)",
+    "ftol": f"converged: the residual sum of squares changed by less than {option('ftol')} (relative)",
+    "xtol": f"converged: the parameters changed by less than {option('xtol')} (relative)",
+    "gtol": f"converged: the residuals are orthogonal to the Jacobian's columns ({option('gtol')})",
     "exact": "converged: every residual is zero",
     "precision": "converged to working precision: no step decreases the sum of squares",
     "iterations": "reached the iteration limit",

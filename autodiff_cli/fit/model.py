@@ -18,7 +18,7 @@ from typing import Any
 from .. import expr as ast
 from ..errors import AdcliError, DataError, VariableError, did_you_mean, option, variable
 from ..language.inputs import value_of
-from ..language.parser import parse, parse_constant, substitute
+from ..language.parser import parse, substitute
 
 LOSSES = ("mse", "mae", "huber", "bce")
 """The losses by name; any other text is a loss expression in ``pred`` and the target."""
@@ -62,6 +62,8 @@ class FitModel:
     """One row's loss: its variables are the model's, the target (``TARGET``) and ``SIGMA``."""
     logit: ast.Program | None
     """bce: the model without its final sigmoid."""
+    smooth: bool = True
+    """The loss has no kink where it depends on the parameters (see :func:`_smooth`)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -174,8 +176,23 @@ def build_model(
         program, loss, target_text, target_program is not None, sigma is not None, delta
     )
     return FitModel(
-        program, inputs, params, target_text, target_program, sigma, loss_name, loss_program, logit
+        program, inputs, params, target_text, target_program, sigma, loss_name, loss_program, logit,
+        _smooth(program, loss_program, loss_name, params),
     )
+
+
+def _smooth(program: ast.Program, loss_program: ast.Program, loss: str, params: Sequence[str]) -> bool:
+    """Whether the loss is differentiable in the parameters wherever it is finite, as far as its
+    operations tell: no operation with a kink (abs, max, min, relu, sign, ...) that depends on
+    a parameter.  mae is |r|, kinked at every row's zero; huber's min and abs meet in a curve
+    with a continuous slope, so of the built-in losses only the model's own operations count."""
+    if loss == "mae":
+        return False
+    checked = program if loss in LOSSES else loss_program
+    order = ast.postorder(checked.result)
+    dependent = ast.depends_on(order, params)
+    return not any(isinstance(node, ast.Apply) and node.op.kink is not None and id(node) in dependent
+                   for node in order)
 
 
 def _check_dependence(program: ast.Program, params: tuple[str, ...]) -> None:
@@ -319,37 +336,3 @@ def resolve_start(
                 f"or give every parameter without one a start with {option('init', 'VALUE')}"
             )
     return start
-
-
-def parse_bounds(texts: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """``name=LO:HI`` items (comma-separated or repeated); an empty end or ``inf`` is unbounded."""
-    bounds: dict[str, tuple[float, float]] = {}
-    for text in texts:
-        for item in (t.strip() for t in text.split(",")):
-            if not item:
-                continue
-            name, eq, span = item.partition("=")
-            name = name.strip()
-            low_text, colon, high_text = span.partition(":")
-            if not eq or not colon or ":" in high_text:
-                raise FitError(f"{option('bounds')} takes NAME=LO:HI, such as b1=0:inf; got {item!r}")
-            if name in bounds:
-                raise FitError(f"the bounds of {name} are given twice")
-            low, high = _bound(low_text, -1), _bound(high_text, 1)
-            if not low < high:
-                raise FitError(
-                    f"the bounds of {name}, {low_text.strip()}:{high_text.strip()}, hold no value: "
-                    "the low end must be below the high end"
-                )
-            bounds[name] = (low, high)
-    return bounds
-
-
-def _bound(text: str, side: int) -> float:
-    """One end of a bound: empty is unbounded on that side; ``inf`` and ``-inf`` as written."""
-    text = text.strip().lower()
-    if not text:
-        return side * float("inf")
-    if text in ("inf", "+inf", "-inf"):
-        return float(text)
-    return parse_constant(text, "a bound")

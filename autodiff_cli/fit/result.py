@@ -8,13 +8,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import Spelling, option, python_spelling, spell
 from .leastsq import STOP_REASONS as LM_STOP_REASONS
 from .leastsq import Triangle, unscaled_covariance
+
+MINIMIZER_STOP_REASONS = {
+    "gtol": f"converged: the gradient norm fell below {option('tol')}",
+    "xtol": f"converged: the step fell below {option('xtol')} (relative to the parameters)",
+    "ftol": f"converged: two steps in a row changed the loss by less than {option('ftol')} (relative)",
+    "precision": "converged to working precision: no step lowers the loss by more than its rounding error",
+    "stalled": "stalled: no step decreases the loss further, yet the gradient is not small",
+    "max_iter": "stopped at the iteration limit before converging",
+    "unbounded": "the loss keeps falling along a direction: it looks unbounded below there",
+    "interrupted": "interrupted",
+}
+"""The minimize methods' stop reasons (:data:`autodiff_cli.optimize.minimize_result.STOP_REASONS`),
+in the fit's words: its loss, and its tol for the gradient."""
 
 STOP_REASONS = {
     **LM_STOP_REASONS,
     "epochs": "reached the epoch limit",
-    "converged": "converged: the gradient norm fell below tol",
+    "converged": f"converged: the gradient norm fell below {option('tol')}",
     "diverged": "diverged: the loss or a parameter became non-finite or exceeded 1e300",
 }
 
@@ -64,11 +78,19 @@ class FitResult:
 
     @property
     def message(self) -> str:
-        return STOP_REASONS[self.stop_reason]
+        """Why it stopped, the settings named as a Python caller gives them."""
+        return self.describe()
+
+    def describe(self, spelling: Spelling = python_spelling) -> str:
+        """Why it stopped, the settings it names written by ``spelling``."""
+        from ..optimize.minimize_result import METHODS
+
+        reasons = MINIMIZER_STOP_REASONS if self.method in METHODS else STOP_REASONS
+        return spell(reasons[self.stop_reason], spelling)
 
     @property
     def ok(self) -> bool:
-        return self.stop_reason not in ("diverged", "interrupted")
+        return self.stop_reason not in ("diverged", "unbounded", "interrupted")
 
     @property
     def relative_errors(self) -> dict[str, float] | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import (
+    UnknownVariableError,
     ValueInputError,
     VariableError,
     did_you_mean,
@@ -49,9 +50,9 @@ def check_names(names: Iterable[str], variables: Sequence[str], what: str) -> No
             raise VariableError(f"'{name}' is a constant ({CONSTANTS[name]!r}), not a variable; "
                                 f"it cannot be {what}")
         if name not in known:
-            raise VariableError(
+            raise UnknownVariableError(
                 f"the expression has no variable '{name}'{did_you_mean(name, variables)} "
-                f"(its variables: {_listing(variables)})")
+                f"(its variables: {_listing(variables)})", name)
 
 
 def resolve_point(variables: Sequence[str], assignments: Iterable[Assignment],
@@ -111,6 +112,9 @@ def parse_range(text: str, what: str) -> tuple[float, float]:
         raise ValueInputError(f"{what}: the range {text!r} must have finite ends")
     if not low < high:
         raise ValueInputError(f"{what}: the range {text!r} is empty; its low end must be below its high end")
+    if not math.isfinite(high - low):
+        raise ValueInputError(f"{what}: the range {text!r} is too wide: its width overflows float64 "
+                              "(at most about 1.8e308)")
     return low, high
 
 

@@ -27,9 +27,9 @@ from .. import expr as ast
 from ..errors import (
     AdcliError,
     ArityError,
+    ExpressionSizeError,
     ExpressionSyntaxError,
     NameUseError,
-    ProgramSizeError,
     UnknownFunctionError,
     ValueInputError,
     did_you_mean,
@@ -178,16 +178,17 @@ def _syntax_error(source: str, error: Exception) -> ExpressionSyntaxError:
 _BINARY = {"add", "sub", "mul", "div", "pow"}
 
 MAX_EXPANSION = 1_000_000
-"""The most nodes that calls of the functions a program defines may add to it, in all.
+"""The most nodes that calls of the functions a program defines may copy, in all.
 
-A call copies the part of the function's body that depends on its parameters, so a
-function that calls another twice is twice that one's size, and twenty such levels
-are a million times the first: ``f1(a) = f0(f0(a))``, ``f2(a) = f1(f1(a))``, ...  Each
-call's size is known before it is expanded, and a call that would take the total past
-this limit is refused (:class:`~autodiff_cli.errors.ProgramSizeError`).  A million nodes
-is ten times the 100,000-node benchmarks, and about what a text at adcli's input limit
-(4,000,000 bytes) holds; they take a few seconds and a few hundred MB to build.  A Python
-caller may raise it before parsing."""
+A call copies the function's body, so a function that calls another twice is twice that
+one's size, and twenty such levels are a million times the first: ``f1(a) = f0(f0(a))``,
+``f2(a) = f1(f1(a))``, ...  Each call's size is known before it is expanded (the body's
+nodes, which :func:`substitute` walks), and a call that would take the total past this
+limit is refused (:class:`~autodiff_cli.errors.ExpressionSizeError`, a
+:class:`~autodiff_cli.errors.LimitError`).  A million nodes is ten times the 100,000-node
+benchmarks, and about what a text at adcli's input limit (4,000,000 bytes) holds; they
+take a few seconds and a few hundred MB to build.  A Python caller may raise it before
+parsing."""
 
 
 class _Fallback(Exception):
@@ -203,18 +204,7 @@ class _Function:
     params: tuple[ast.Var, ...]
     body: ast.Expr
     size: int
-
-
-def _call_size(params: tuple[ast.Var, ...], body: ast.Expr) -> int:
-    """How many operations of ``body`` depend on one of ``params`` (by identity: a free
-    variable may share a parameter's name, inside a function the body calls)."""
-    dependent = {id(p) for p in params}
-    count = 0
-    for node in ast.postorder(body):
-        if type(node) is ast.Apply and any(id(a) in dependent for a in node.args):
-            dependent.add(id(node))
-            count += 1
-    return count
+    """How many nodes the body has: what each call walks to copy it, at most."""
 
 
 @dataclass(eq=False)
@@ -233,8 +223,10 @@ class _Builder:
     """Each free variable's first offset in the text."""
     names: dict[int, str] = field(default_factory=dict)
     interned: dict[tuple[object, ...], ast.Expr] = field(default_factory=dict)
-    expanded: int = 0
-    """Nodes that calls of defined functions may have added so far (see MAX_EXPANSION)."""
+    max_nodes: int | None = None
+    """The most nodes the build may make or copy (None: no limit); see :func:`parse`."""
+    copied: int = 0
+    """Nodes walked by copying function bodies, so far (see MAX_EXPANSION)."""
 
     def apply(self, op: Op, args: tuple[ast.Expr, ...]) -> ast.Expr:
         """The node ``op(args)``, shared with any equal node built before."""
@@ -299,8 +291,7 @@ class _Builder:
 
     def define(self, name: str, params: dict[str, ast.Var], body: ast.Expr) -> None:
         """``name(params) = body``: later calls expand the body."""
-        placeholders = tuple(params.values())
-        self.functions[name] = _Function(placeholders, body, _call_size(placeholders, body))
+        self.functions[name] = _Function(tuple(params.values()), body, ast.count_nodes(body))
 
     def reference(self, token: Any, params: dict[str, ast.Var]) -> ast.Expr:
         name = str(token)
@@ -331,14 +322,7 @@ class _Builder:
             if len(args) != len(function.params):
                 raise self._fail(ArityError, f"{name} takes {_count(len(function.params))}, "
                                  f"got {len(args)}", name_token)
-            if self.expanded + function.size > MAX_EXPANSION:
-                raise self._fail(
-                    ProgramSizeError,
-                    f"this call of '{name}' would make the program too large: its expansion adds "
-                    f"up to {function.size:,} nodes, past the limit of {MAX_EXPANSION:,} added by "
-                    f"calls of the program's functions in all ({self.expanded:,} so far; "
-                    "MAX_EXPANSION in autodiff_cli.language.parser)", name_token)
-            self.expanded += function.size
+            self._spend(name, function.size, name_token)
             return substitute(function.body, dict(zip(map(id, function.params), args)), self.apply)
         if name in FUNCTIONS:
             by_arity = FUNCTIONS[name]
@@ -355,6 +339,35 @@ class _Builder:
         known = list(FUNCTIONS) + list(self.functions)
         raise self._fail(UnknownFunctionError,
                          f"unknown function '{name}'{did_you_mean(name, known)}", name_token)
+
+    def _spend(self, name: str, copied: int, where: Any) -> None:
+        """Count a call's copy of ``copied`` nodes before it is made: past
+        :data:`MAX_EXPANSION` nodes copied by calls in all, or past ``max_nodes`` made and
+        copied, the build stops here.
+
+        Each call of a function copies its body, so a short program can ask for a huge
+        graph (each function calling the one before twice doubles it): the work is counted
+        before it is done, and bounded, whatever the text's length."""
+        if self.copied + copied > MAX_EXPANSION:
+            raise self._fail(
+                ExpressionSizeError,
+                f"this call of '{name}' would make the program too large: it copies {copied:,} "
+                f"nodes, past the limit of {MAX_EXPANSION:,} copied by calls of the program's "
+                f"functions in all ({self.copied:,} so far; MAX_EXPANSION in "
+                "autodiff_cli.language.parser)", where)
+        self.copied += copied
+        if self.max_nodes is not None and self.copied + len(self.interned) > self.max_nodes:
+            raise self._fail(ExpressionSizeError,
+                             f"the expression is too large: its graph would have more than "
+                             f"{self.max_nodes:,} nodes (each call of a function copies its body)",
+                             where)
+
+    def check_size(self) -> None:
+        """The nodes made outside any call count too."""
+        if self.max_nodes is not None and len(self.interned) > self.max_nodes:
+            raise ExpressionSizeError(f"the expression is too large: its graph has more than "
+                                      f"{self.max_nodes:,} nodes", self.source, 0,
+                                      len(self.source))
 
     def finish(self, result: ast.Expr, statements: int) -> ast.Program:
         """The program whose last statement's value is ``result``."""
@@ -462,11 +475,27 @@ class _TreeBuilder(_Builder):
                 put(self.number(item.children[0]))
             else:
                 kids = [c for c in item.children if c is not None and not isinstance(c, str)]
+                if data == "mul" and len(kids) == 2:
+                    self._check_exponent(kids)
                 push((item, len(kids)))
                 for kid in reversed(kids):
                     push(kid)
         assert len(built) == 1
         return built[0]
+
+    def _check_exponent(self, kids: list[Any]) -> None:
+        """``1e`` or ``2E`` written as one word is a number whose exponent lost its digits, not
+        ``1*e``: the grammar reads it as the number times the constant e (or a variable E),
+        which is almost certainly not what was meant, so it is refused."""
+        number, name = kids
+        if getattr(number, "data", None) != "number" or getattr(name, "data", None) != "name":
+            return
+        digits, letter = number.children[0], name.children[0]
+        if str(letter) in ("e", "E") and letter.start_pos == digits.end_pos:
+            raise ExpressionSyntaxError(
+                f"'{digits}{letter}' is not a number: an exponent needs digits, as in {digits}{letter}5; "
+                f"for {digits} times {letter}, write {digits}*{letter}",
+                self.source, digits.start_pos, letter.end_pos)
 
     def combine(self, tree: Any, data: str, args: list[ast.Expr]) -> ast.Expr:
         """A node that is not a binary operator (those the expression loop builds itself)."""
@@ -560,9 +589,16 @@ class _InlineBuilder:
     # -- rules (named after the grammar's rules and aliases)
     add = _binary_callback("add")
     sub = _binary_callback("sub")
-    mul = _binary_callback("mul")
+    _mul = _binary_callback("mul")
     div = _binary_callback("div")
     pow = _binary_callback("pow")
+
+    def mul(self, children: list[Any]) -> ast.Expr:
+        right = children[1]
+        if right.__class__ is self.token and str(right) in ("e", "E") and right.start_pos \
+                and self.builder.source[right.start_pos - 1] in "0123456789.":
+            raise _Fallback  # 1e: a number whose exponent lost its digits (_TreeBuilder._check_exponent)
+        return self._mul(children)
 
     def neg(self, children: list[Any]) -> ast.Expr:
         return self.builder.apply(OPS["neg"], (self.resolve(children[0]),))
@@ -623,7 +659,9 @@ class _InlineBuilder:
                 raise _Fallback  # an unused value
         if result is None:
             raise _Fallback  # ends with a function definition
-        return self.builder.finish(result, len(statements))
+        program = self.builder.finish(result, len(statements))
+        self.builder.check_size()
+        return program
 
 
 class _InlineParser:
@@ -643,9 +681,9 @@ class _InlineParser:
                          _plugins={"BasicLexer": RegexLexer})
         self.lock = threading.Lock()
 
-    def parse(self, source: str) -> ast.Program:
+    def parse(self, source: str, max_nodes: int | None = None) -> ast.Program:
         with self.lock:
-            self.callbacks.begin(_Builder(source))
+            self.callbacks.begin(_Builder(source, max_nodes=max_nodes))
             try:
                 program: ast.Program = self.lark.parse(source)
             finally:
@@ -680,7 +718,7 @@ def substitute(body: ast.Expr, replacements: dict[int, ast.Expr],
 # ---------------------------------------------------------------- entry points
 
 
-def parse(source: str) -> ast.Program:
+def parse(source: str, *, max_nodes: int | None = None) -> ast.Program:
     """Parse a program or expression into its AST.
 
     The text is parsed once, building AST nodes as the parser reduces each rule
@@ -688,19 +726,23 @@ def parse(source: str) -> ast.Program:
     into a parse tree, whose walk (:class:`_TreeBuilder`) reports the first mistake, with
     its place, exactly.
 
+    ``max_nodes`` bounds the work further: the nodes made, plus those walked to copy
+    function bodies at their calls (a server sets it).
+
     Raises:
         ExpressionSyntaxError, UnknownFunctionError, ArityError, NameUseError:
             with the source line and a caret under the offending place.
-        ProgramSizeError: calls of the program's functions would add more than
-            :data:`MAX_EXPANSION` nodes.
+        ExpressionSizeError: calls of the program's functions would walk more than
+            :data:`MAX_EXPANSION` nodes, or the build would pass ``max_nodes``; a caret
+            under the call that went past.
     """
     from ._expr_lalr import UnexpectedInput
 
     try:
-        return _inline_parser().parse(source)
+        return _inline_parser().parse(source, max_nodes)
     except UnexpectedInput as error:  # the same token stream the tree parse would stop at
         raise _syntax_error(source, error) from None
-    except ProgramSizeError as error:  # not built twice: only a syntax error comes first
+    except ExpressionSizeError as error:  # not built twice: only a syntax error comes first
         try:
             _lark().parse(source)
         except UnexpectedInput as syntax:
@@ -712,7 +754,10 @@ def parse(source: str) -> ast.Program:
         tree = _lark().parse(source)
     except UnexpectedInput as error:
         raise _syntax_error(source, error) from None
-    return _TreeBuilder(source).program(tree)
+    builder = _TreeBuilder(source, max_nodes=max_nodes)
+    program = builder.program(tree)
+    builder.check_size()
+    return program
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import expr as ast
-from ..errors import AdcliError, Spelling, option, python_spelling, spell
+from ..errors import AdcliError, Spelling, ValueInputError, option, python_spelling, spell
 from .loop import DIVERGED, DIVERGENCE_LIMIT, RAN, STATUS, LoopSpec, Row, compiled_loop
-from .optimizers import OPTIMIZERS
-from .run import Record, Sink, run
+from .optimizers import OPTIMIZERS, settings_of
+from .run import Outcome, Record, Sink, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +50,15 @@ class DescentConfig:
     file or the plot (0: none; True is every step)."""
 
     def settings(self) -> dict[str, float]:
-        rule = OPTIMIZERS[self.optimizer]
-        unknown = set(self.hyper) - set(rule.defaults)
-        if unknown:
-            raise AdcliError(f"{self.optimizer} takes no {', '.join(sorted(unknown))}; "
-                             f"its settings: {', '.join(rule.defaults)}")
-        return {**rule.defaults, **self.hyper}
+        """The optimizer's hyper-parameters, checked, and the run's own settings checked too."""
+        for name, value, low in (("tol", self.tol, 0.0), ("ftol", self.ftol, 0.0),
+                                 ("clip", self.clip, 0.0)):
+            if value is not None and not (math.isfinite(value) and value >= low):
+                raise ValueInputError(f"{option(name)} must be a finite number, at least {low:g}, "
+                                      f"got {value!r}")
+        if self.steps < 0:
+            raise ValueInputError(f"{option('steps')} must be 0 or more, got {self.steps}")
+        return settings_of(self.optimizer, self.hyper)
 
 
 STOP_REASONS = {
@@ -103,8 +106,10 @@ class DescentResult:
 
 
 @dataclass(eq=False)
-class Descent:
+class Descent(Outcome["DescentResult"]):
     """A descent in progress: iterate :meth:`rows` for progress, then read :attr:`result`."""
+
+    WHAT = "descent"
 
     program: ast.Program
     start: dict[str, float]
@@ -327,12 +332,6 @@ class Descent:
         self._record_end()
         return self.result
 
-    @property
-    def outcome(self) -> DescentResult:
-        """The result, once :meth:`progress` has finished (or after :meth:`interrupt`)."""
-        if self.result is None:
-            raise RuntimeError("the descent has not finished")
-        return self.result
 
     def _result(self, reason: str) -> DescentResult:
         carried = self._carried

@@ -39,6 +39,8 @@ class Row(NamedTuple):
     grad_norm: float
     step_size: float
     point: dict[str, float]
+    validation: float = math.nan
+    """A fit's held-out loss (nan without held-out rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,27 @@ RAN, CONVERGED, FTOL, DIVERGED, NO_DECREASE = range(5)
 STATUS = {CONVERGED: "converged", FTOL: "ftol", DIVERGED: "diverged", NO_DECREASE: "line_search"}
 
 
+INLINE_TERMS = 64
+"""A sum of more squares than this is computed by a function, not written out: Python's
+compiler recurses into a chain of additions and fails near a thousand terms."""
+
+
+def sum_of_squares(*values: float) -> float:
+    """v0*v0 + v1*v1 + ..., added left to right, as the written-out sum is."""
+    total = values[0] * values[0]
+    for value in values[1:]:
+        total = total + value * value
+    return total
+
+
+def _sum_of_squares_text(names: Sequence[str]) -> str:
+    if not names:
+        return "0.0"
+    if len(names) > INLINE_TERMS:
+        return f"sum_of_squares({', '.join(names)})"
+    return " + ".join(f"{d} * {d}" for d in names)
+
+
 def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, Any]]:
     """The source of ``run`` and ``run_rows`` for this program and spec, and the namespace
     it runs in."""
@@ -81,7 +104,8 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
     namespace: dict[str, Any] = {**ns.values, "sqrt": math.sqrt,
                                  **settings, "clip": config.clip or 0.0,
                                  "tol": config.tol, "tol2": config.tol * config.tol, "ftol": config.ftol,
-                                 "LIMIT": DIVERGENCE_LIMIT, "record_every": config.record_every}
+                                 "LIMIT": DIVERGENCE_LIMIT, "record_every": config.record_every,
+                                 "sum_of_squares": sum_of_squares}
     fixed = [p for p in params if p not in moving]
 
     # The gradient's names: the tape's own adjoint names where the tape assigns them (no
@@ -124,7 +148,8 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
         body.append(f"if not -LIMIT <= {loss} <= LIMIT:")
         body.append(f"    return {DIVERGED}, r + k, {tuple_text(carried)}, t, prev, step")
     need_norm_always = config.clip is not None or config.line_search or config.record_every == 1
-    norm = "gn2 = " + (" + ".join(f"{d} * {d}" for d in grads) or "0.0")
+    squares = _sum_of_squares_text(grads)
+    norm = "gn2 = " + squares
     if need_norm_always:
         body.append(norm)
     record = f"rec((base + r + k, {loss}, sqrt(gn2), {', '.join(moving)}))"
@@ -137,7 +162,7 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
         # only then (usually the first comparison fails, and that is all a step pays).
         body.append("if " + " and ".join(f"-tol < {d} < tol" for d in grads) + ":")
         if not need_norm_always:
-            body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
+            body.append("    gn2 = " + squares)
         body.append("    if gn2 < tol2:")
         body.append(f"        return {CONVERGED}, r + k, {tuple_text(carried)}, t, prev, step")
     if config.ftol:
@@ -155,7 +180,7 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
         body.append("if coef < 1.0:")
         body += [f"    {d} = {d} * coef" for d in grads]
         if config.line_search:
-            body.append("    gn2 = " + " + ".join(f"{d} * {d}" for d in grads))
+            body.append("    gn2 = " + squares)
     after: list[str] = []
     if config.line_search:
         # Armijo backtracking on f (on -f when maximizing: the gradient was negated).
@@ -197,10 +222,11 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
     keys = [f"name{i}" for i in range(len(params))]
     fields = {"step": "base + r + every", "loss": "row_loss",
               "grad_norm": f"hypot({', '.join(grads)})", "step_size": "step",
-              "point": "{" + ", ".join(f"{key}: {p}" for key, p in zip(keys, params)) + "}"}
+              "point": "{" + ", ".join(f"{key}: {p}" for key, p in zip(keys, params)) + "}",
+              "validation": "no_validation"}
     new_row = "tuple_new(Row, (" + ", ".join(fields[name] for name in Row._fields) + "))"
     row_namespace = {**dict(zip(keys, program.variables)), "Row": Row, "tuple_new": tuple.__new__,
-                     "hypot": math.hypot}
+                     "hypot": math.hypot, "no_validation": math.nan}
     row_local = [*local, *(f"{name}={name}" for name in row_namespace)]
     namespace.update(row_namespace)
     row_args = ", ".join(["rows", "every", "base", *carried, "t", "prev", "step", "rec", "out", *fixed,

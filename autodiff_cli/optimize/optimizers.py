@@ -20,8 +20,11 @@ and its state.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import ValueInputError, option
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,42 @@ OPTIMIZERS: dict[str, OptimizerRule] = {rule.name: rule for rule in (
                   ("{s} = {s} + {g} * {g}", "{new} = {p} - clr * ({g} / (sqrt({s}) + eps))"),
                   prologue=("t += 1", "clr = lr / (1.0 + (t - 1) * lr_decay)"), step_size="clr"),
 )}
+
+
+HYPER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "lr": (0.0, math.inf, False),
+    "momentum": (0.0, math.inf, False),
+    "beta1": (0.0, 1.0, True),
+    "beta2": (0.0, 1.0, True),
+    "alpha": (0.0, 1.0, False),
+    "eps": (0.0, math.inf, False),
+    "lr_decay": (0.0, math.inf, False),
+}
+"""Each hyper-parameter's finite range: (low, high, whether high itself is excluded).  β = 1
+would divide by 1 − β^t = 0; nan or inf would make a run that "diverges" at step 0."""
+
+
+def settings_of(name: str, hyper: dict[str, float]) -> dict[str, float]:
+    """The optimizer's hyper-parameters: its defaults, overridden by ``hyper``, each checked
+    against :data:`HYPER_RANGES` (an error names the setting and what it may be)."""
+    if name not in OPTIMIZERS:
+        raise ValueInputError(f"unknown optimizer '{name}'; choose from {', '.join(OPTIMIZERS)}")
+    rule = OPTIMIZERS[name]
+    unknown = set(hyper) - set(rule.defaults)
+    if unknown:
+        raise ValueInputError(f"{name} takes no {', '.join(sorted(unknown))}; "
+                              f"its settings: {', '.join(rule.defaults)}")
+    settings = {**rule.defaults, **{key: float(value) for key, value in hyper.items()}}
+    for key, value in settings.items():
+        low, high, open_high = HYPER_RANGES[key]
+        if not (low <= value and (value < high if open_high else value <= high) and math.isfinite(value)):
+            wanted = (f"at least {low:g} and below {high:g}" if open_high
+                      else f"from {low:g} to {high:g}" if math.isfinite(high)
+                      else f"a finite number, at least {low:g}")
+            raise ValueInputError(f"{option(key)} must be {wanted}, got {value!r}")
+    if settings.get("eps", 1.0) == 0.0:
+        raise ValueInputError(f"{option('eps')} must be above 0: it keeps a zero gradient's step from 0/0")
+    return settings
 
 
 def array_step(name: str, settings: dict[str, float]) -> Any:

@@ -20,12 +20,13 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Record = tuple[float, ...]
 """(step, loss, gradient norm, *variables): one step of a run."""
 
 ResultT = TypeVar("ResultT", covariant=True)
+R = TypeVar("R")
 
 
 class Method(Protocol[ResultT]):
@@ -49,6 +50,21 @@ class Method(Protocol[ResultT]):
     def outcome(self) -> ResultT:
         """The result, once :meth:`progress` has finished."""
         ...
+
+
+class Outcome(Generic[R]):
+    """A method's :attr:`outcome` from the ``result`` it sets when it ends."""
+
+    result: R | None = None
+    WHAT = "run"
+    """What the method is called in the error of an outcome asked for too soon."""
+
+    @property
+    def outcome(self) -> R:
+        """The result, once :meth:`Method.progress` has finished (or after an interrupt)."""
+        if self.result is None:
+            raise RuntimeError(f"the {self.WHAT} has not finished")
+        return self.result
 
 
 class Sink:

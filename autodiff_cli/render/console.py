@@ -28,8 +28,17 @@ def number(value: float) -> str:
     return repr(float(value))
 
 
+SHOWN_VALUES = 12
+"""A point with more variables than this shows its first few in tables; JSON has them all."""
+
+
 def point_text(point: Mapping[str, float]) -> str:
-    return ", ".join(f"{name} = {number(v)}" for name, v in point.items())
+    """``x = 1.0, y = 2.0``; a point of many variables shows the first SHOWN_VALUES."""
+    items = list(point.items())
+    shown = ", ".join(f"{name} = {number(v)}" for name, v in items[:SHOWN_VALUES])
+    if len(items) > SHOWN_VALUES:
+        shown += f", … ({len(items):,} in all; --json has every one)"
+    return shown
 
 
 def two_digits(value: float) -> str:
@@ -48,6 +57,20 @@ def error_text(message: str) -> Text:
 
 def warning_text(message: str) -> Text:
     return Text.assemble(("warning: ", "bold yellow"), message)
+
+
+def show(renderable: RenderableType, out: Console | None = None) -> None:
+    """Print ``renderable``; when the output is not a terminal (a pipe, a file), without the
+    spaces that pad table cells at the ends of lines."""
+    out = out or console()
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
+    out.file.write(text)
+    out.file.flush()
 
 
 def console(stderr: bool = False) -> Console:

@@ -71,13 +71,16 @@ def _coordinate(name: str) -> Callable[[Any], str]:
 class ProgressLog(Sink):
     """A run's progress rows as a log in the terminal: a header, then a line per row, so that
     the rows stay in the scrollback as a training log's do.  Rows can come thousands of times
-    a second: a row is printed when at least PRINT_SECONDS have passed since the last one,
-    and the last row is always printed."""
+    a second: a row is printed when at least ``interval`` seconds (PRINT_SECONDS unless
+    given: a method that picks its own rows passes 0) have passed since the last one, and
+    the last row is always printed."""
 
     PRINT_SECONDS = 0.1
 
-    def __init__(self, out: Console, columns: Sequence[Column], enabled: bool = True) -> None:
+    def __init__(self, out: Console, columns: Sequence[Column], enabled: bool = True,
+                 interval: float | None = None) -> None:
         self.out, self.columns, self.enabled = out, list(columns), enabled
+        self.interval = self.PRINT_SECONDS if interval is None else interval
         self._printed = -math.inf
         self._header = False
         self._pending: Any = None
@@ -92,7 +95,7 @@ class ProgressLog(Sink):
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._printed < self.PRINT_SECONDS:
+        if now - self._printed < self.interval:
             self._pending = row
             return
         self._print(row)

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import MissingProgramError, OutputFileError, option
+from ..errors import MissingProgramError, OutputFileError, command_line_spelling, option
 from ..views.graph import GraphView, cut, hidden_note, node_lines, shown_edges, title
 
 RENDERED_BY_DOT = (".svg", ".png", ".pdf")
@@ -27,7 +27,7 @@ def to_dot(view: GraphView, depth: int | None = None) -> str:
     truncated = set(part.truncated)
     caption = title(view)
     if part.hidden:
-        caption += "\n" + hidden_note(part.hidden, depth)
+        caption += "\n" + hidden_note(part.hidden, depth, command_line_spelling)
     lines = [
         "digraph adcli {",
         "  graph [rankdir=LR, labelloc=t, fontname=Helvetica, label="

@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import command_line_spelling
 from .console import number, short, title_line
 from .descent import Column, sparkline
 
@@ -18,14 +19,21 @@ if TYPE_CHECKING:
     from ..fit.result import FitResult
 
 
-def fit_columns(params: Sequence[str], width: int, *, least_squares: bool, validation: bool) -> list[Column]:
-    """iteration (or epoch), loss, ‖grad‖, λ (or the step size), the held-out loss, then as many
-    parameters as fit in ``width``."""
+def fit_columns(params: Sequence[str], width: int, *, method: str, validation: bool) -> list[Column]:
+    """iteration (or epoch), loss, ‖grad‖, λ (lm), the trust radius or line search step (the
+    minimize methods) or the step size (descent), the held-out loss, then as many parameters
+    as fit in ``width``."""
+    from .minimize import TRUST_REGION
+
+    least_squares, minimizer = method == "lm", _minimizer(method)
+    step = "step size"
+    if least_squares or minimizer:
+        step = "λ" if least_squares else "radius" if method in TRUST_REGION else "α"
     columns = [
-        Column("iter" if least_squares else "epoch", 7, lambda row: str(row.step)),
+        Column("iter" if least_squares or minimizer else "epoch", 7, lambda row: str(row.step)),
         Column("rss" if least_squares else "loss", 12, lambda row: short(row.loss)),
         Column("‖grad‖", 11, lambda row: short(row.grad_norm)),
-        Column("λ" if least_squares else "step size", 10, lambda row: short(row.step_size)),
+        Column(step, 10, lambda row: short(row.step_size)),
     ]
     if validation:
         columns.append(Column("held-out", 12, lambda row: short(row.validation)))
@@ -51,6 +59,21 @@ def _percent(value: float) -> str:
 METHOD_NAMES = {"lm": "Levenberg–Marquardt (least squares, exact Jacobian)"}
 
 
+def _minimizer(method: str) -> bool:
+    from ..optimize.minimize_result import METHODS
+
+    return method in METHODS
+
+
+def _method_name(method: str) -> str:
+    """lm's full name; a minimize method with what it is, as ``adcli minimize`` says it."""
+    from ..optimize.minimize_result import METHODS
+
+    if method in METHODS:
+        return f"{method}: {METHODS[method]}"
+    return METHOD_NAMES.get(method, method)
+
+
 def fit_summary(result: FitResult) -> RenderableType:
     """The report: how the fit ended, the parameters, the statistics, the correlations."""
     style = "green" if result.ok else ("yellow" if result.stop_reason == "interrupted" else "red")
@@ -63,17 +86,20 @@ def fit_summary(result: FitResult) -> RenderableType:
     if result.dropped:
         rows += f"; {result.dropped} dropped for missing values"
     head.add_row("data", f"{result.data}: {rows}; target {result.target}")
-    method = METHOD_NAMES.get(result.method, result.method)
+    method = _method_name(result.method)
     settings = ", ".join(
         f"{k} = {number(v) if isinstance(v, float) else v}" for k, v in result.settings.items()
     )
     head.add_row("method", f"{method} ({settings})" if settings and result.method != "lm" else method)
     head.add_row("loss", result.loss)
-    head.add_row("stopped", Text(result.message, style=style))
-    unit = "iterations" if result.method == "lm" else "epochs"
+    head.add_row("stopped", Text(result.describe(command_line_spelling), style=style))
+    iterative = result.method == "lm" or _minimizer(result.method)
+    unit = "iterations" if iterative else "epochs"
     count = f"{result.iterations}"
     if result.method == "lm":
         count += f" ({result.steps} evaluations of the residuals)"
+    elif iterative:
+        count += f" ({result.steps} evaluations of the loss)"
     elif result.steps != result.iterations:
         count += f" ({result.steps} steps)"
     head.add_row(unit, count)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..errors import command_line_spelling
 from .console import number, point_text, title_line
 
 if TYPE_CHECKING:
@@ -53,6 +54,6 @@ def graph_tree(view: GraphView, depth: int) -> RenderableType:
                                                    line.drawn_above)))
     parts: list[RenderableType] = [heading, at, Text(""), tree]
     if shape.hidden:
-        parts.append(Text(f"… {hidden_note(shape.hidden, depth)}; raise --depth to see more",
-                          style="yellow"))
+        note = hidden_note(shape.hidden, depth, command_line_spelling)
+        parts.append(Text(f"… {note}; raise --depth to see more", style="yellow"))
     return Group(*parts)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..engine.symbolic import DiffResult
     from ..fit.result import FitResult
     from ..optimize.descent import DescentResult
+    from ..optimize.minimize import MinimizeResult
     from ..views.graph import GraphView
     from ..views.trace import Trace
 
@@ -121,6 +122,35 @@ def descent_json(result: DescentResult) -> str:
     })
 
 
+def minimize_json(result: MinimizeResult) -> str:
+    """The summary of a minimization; bounds as [low, high] pairs (infinite ends "inf")."""
+    counts = result.evaluations
+    return to_json({
+        "expression": result.expression,
+        "method": result.method,
+        "settings": result.settings,
+        "maximize": result.maximize,
+        "start": result.start,
+        "point": result.point,
+        "value": result.value,
+        "gradient": result.gradient,
+        "grad_norm": result.grad_norm,
+        "iterations": result.iterations,
+        "evaluations": {"function": counts.function, "gradient": counts.gradient,
+                        "hessian": counts.hessian, "hessian_vector": counts.hessian_vector},
+        "stop_reason": result.stop_reason,
+        "message": result.describe(command_line_spelling),
+        "ok": result.ok,
+        "classification": result.classification,
+        "definiteness": result.definiteness,
+        "eigenvalues": None if result.eigenvalues is None else list(result.eigenvalues),
+        "bounds": {name: list(interval) for name, interval in result.bounds.items()},
+        "active_bounds": result.active_bounds,
+        "notes": list(result.notes),
+        "elapsed": result.elapsed,
+    })
+
+
 def diff_json(result: DiffResult) -> str:
     return to_json({
         "expression": result.expression,
@@ -209,7 +239,8 @@ def fit_dict(result: FitResult) -> dict[str, Any]:
         "residual_standard_deviation": result.residual_standard_deviation,
         "degrees_of_freedom": result.degrees_of_freedom, "r_squared": result.r_squared,
         "validation_loss": result.validation_loss, "iterations": result.iterations, "steps": result.steps,
-        "stop_reason": result.stop_reason, "message": result.message, "start": result.start,
+        "stop_reason": result.stop_reason, "message": result.describe(command_line_spelling),
+        "start": result.start,
         "bounds": {k: list(v) for k, v in result.bounds.items()}, "warnings": list(result.warnings),
         "elapsed": result.elapsed,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import command_line_spelling
 from ..views.graph import GraphView, cut, hidden_note, node_lines, shown_edges, title
 
 
@@ -29,7 +30,8 @@ def to_mermaid(view: GraphView, depth: int | None = None) -> str:
         arrow = f'-->|"{_mermaid_text(label)}"|' if label else "-.->"
         lines.append(f"  {edge.source} {arrow} {edge.target}")
     if part.hidden:
-        lines.append(f'  hidden_note["{_mermaid_text(hidden_note(part.hidden, depth))}"]')
+        note = hidden_note(part.hidden, depth, command_line_spelling)
+        lines.append(f'  hidden_note["{_mermaid_text(note)}"]')
     classes = {
         "variable": [n.id for n in view.nodes if n.kind == "variable" and n.id in kept],
         "constant": [n.id for n in view.nodes if n.kind == "constant" and n.id in kept],

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 
+from ..errors import command_line_spelling
 from ..views.graph import (
     Cut,
     GraphNode,
@@ -131,7 +132,7 @@ def graph_svg(view: GraphView, depth: int | None = None, direction: Direction = 
 
     heading = [(title(view), TITLE_FONT, TEXT_COLOUR)]
     if part.hidden:
-        heading.append((hidden_note(part.hidden, depth), NOTE_FONT, NOTE_COLOUR))
+        heading.append((hidden_note(part.hidden, depth, command_line_spelling), NOTE_FONT, NOTE_COLOUR))
     heading_height = sum(size * 1.4 for _, size, _ in heading)
     inner = max([layout.width] + [text_width(t, size) for t, size, _ in heading])
     width = inner + 2 * MARGIN

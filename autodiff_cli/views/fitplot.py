@@ -15,8 +15,9 @@ from .plot import _figure, _require_matplotlib, _save, check_can_plot
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from ..fit.methods import Problem, Rows
+    from ..fit.problem import Problem
     from ..fit.result import FitResult
+    from ..fit.rows import Rows
 
 MAX_POINTS = 20_000
 """At most this many rows are drawn (evenly spaced through the data)."""
@@ -37,7 +38,7 @@ def _sample(problem: Problem) -> Rows:
     import numpy as np
 
     from ..fit.data import stream_tables
-    from ..fit.methods import make_rows
+    from ..fit.rows import make_rows
 
     rows = problem.rows
     if rows is None:  # streamed: the first block
@@ -62,7 +63,7 @@ def plot_fit(problem: Problem, result: FitResult, output: str | Path) -> Path:
     _require_matplotlib()
     import numpy as np
 
-    from ..fit.methods import Evaluator
+    from ..fit.evaluate import Evaluator
 
     model = problem.model
     rows = _sample(problem)
@@ -110,7 +111,7 @@ def plot_fit(problem: Problem, result: FitResult, output: str | Path) -> Path:
 def _curve(axes: Axes, evaluator: Any, rows: Rows, x: list[float], name: str, target: str) -> None:
     import numpy as np
 
-    from ..fit.methods import Rows
+    from ..fit.rows import Rows
 
     column = rows.columns[name]
     low, high = float(np.min(column)), float(np.max(column))
@@ -129,7 +130,7 @@ def _boundary(
 ) -> None:
     import numpy as np
 
-    from ..fit.methods import Rows
+    from ..fit.rows import Rows
 
     a, b = (rows.columns[n] for n in names)
     pad = 0.05

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
+from ..errors import Spelling, option, python_spelling, spell
 from .trace import build_trace, constant_text, number_nodes, number_text, partial_text
 
 DEFAULT_TREE_DEPTH = 8
-"""The terminal tree is cut this deep unless --depth says otherwise (at most 2^9 - 1 lines)."""
+"""The terminal tree is cut this deep unless asked otherwise (at most 2^9 - 1 lines)."""
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 
@@ -267,9 +268,10 @@ def title(view: GraphView) -> str:
     return f"f = {flat}" + (f" at {at}" if at else "")
 
 
-def hidden_note(hidden: int, depth: int | None) -> str:
+def hidden_note(hidden: int, depth: int | None, spelling: Spelling = python_spelling) -> str:
+    """``2 nodes are deeper than depth 1 and not shown``, the setting written by ``spelling``."""
     nodes = "node is" if hidden == 1 else "nodes are"
-    return f"{hidden:,} {nodes} deeper than --depth {depth} and not shown"
+    return spell(f"{hidden:,} {nodes} deeper than {option('depth')} {depth} and not shown", spelling)
 
 
 # ---------------------------------------------------------------- DOT

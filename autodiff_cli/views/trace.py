@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Union
 
 from .. import expr as ast
 from ..engine.gradient import GradResult, gradient_at
 from ..engine.graph import Graph
-from ..ops import ATOM, FLOAT, OPS, POWER, PRODUCT, SUM, Op, algebra
+from ..ops import ATOM, FLOAT, OPERATIONS, OPS, POWER, PRODUCT, SUM, Op, algebra
 
 MAX_FORM = 48
 """A local partial's printed form longer than this is left out (its number stays)."""
@@ -187,6 +188,8 @@ def _text_op(op: Op) -> Any:
     def call(*args: Term) -> Term:
         if not any(isinstance(a, Form) for a in args):
             return op.forward(*args)
+        if op.expansion is not None:  # a helper of the rules: written as the language would
+            return op.expansion(TEXT, *args)  # type: ignore[no-any-return]
         return Form(f"{function_name(op)}({', '.join(_form(a).text for a in args)})")
 
     return call
@@ -359,18 +362,46 @@ def local_partials(node: ast.Apply, graph: Graph,
     values = [graph.scalars[id(a)].data for a in node.args]
     forms = [_operand_form(a, numbers) for a in node.args]
     out = Form(f"w{numbers[id(node)]}")
+    text = _naming(node.op, forms, out)
     partials: list[LocalPartial | None] = []
     for rule, arg in zip(node.op.partials, node.args):
         if not graph.scalars[id(arg)].requires_grad:
             partials.append(None)
             continue
         value = float(rule(FLOAT, *values, scalar.data))
-        form = _form(rule(TEXT, *forms, out))
+        form = _form(rule(text, *forms, out))
         simple = form.text if len(form.text) <= MAX_FORM else None
         # Factors of a product: 1/w3 and 2·w6 are bracketed so that the chain reads unambiguously.
         factor = _wrap(form if simple is not None else value, _MUL + 0.5)
         partials.append(LocalPartial(value, simple, factor))
     return tuple(partials)
+
+
+def _naming(op: Op, forms: Sequence[Term], out: Form) -> Any:
+    """The string algebra, in which ``op`` of the node's own operands is the node's name: a
+    helper's expansion that recomputes the node (sigmoid(w1) in sigmoid(w1)·(1 - sigmoid(w1)))
+    prints as w2·(1 - w2)."""
+    own = [_form(f).text for f in forms]
+    general = getattr(TEXT, op.name)
+    m = SimpleNamespace(**vars(TEXT))
+
+    def named(*args: Term) -> Term:
+        if [_form(a).text for a in args] == own:
+            return out
+        return general(*args)  # type: ignore[no-any-return]
+
+    def expanded(helper: Op) -> Any:
+        def call(*args: Term) -> Term:
+            if not any(isinstance(a, Form) for a in args):
+                return helper.forward(*args)
+            return helper.expansion(m, *args)  # type: ignore[misc, no-any-return]
+        return call
+
+    for helper in OPERATIONS:
+        if helper.expansion is not None:
+            setattr(m, helper.name, expanded(helper))
+    setattr(m, op.name, named)
+    return m
 
 
 def _users(nodes: Sequence[TraceNode]) -> list[list[tuple[int, int]]]:

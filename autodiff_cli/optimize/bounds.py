@@ -1,0 +1,176 @@
+"""Simple bounds, lower ≤ x_i ≤ upper, and the active set of a box.
+
+A bound is given as text ``NAME=LO:HI`` (each end a constant expression, or ``inf``,
+``-inf``) or, from Python, as a pair of numbers.  The methods of
+:mod:`autodiff_cli.optimize.minimize` keep every iterate inside the box with an active-set
+strategy, as L-BFGS-B does in spirit: a variable at a bound whose gradient pushes it out
+is held there (it is *binding*), the step is computed in the other variables, and a step
+that would cross a bound is shortened to land on it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Union
+
+from ..errors import ValueInputError, VariableError, option
+from ..language.inputs import check_names
+from ..language.parser import parse_constant
+
+BoundSpec = Union[str, tuple[float, float], Sequence[float]]
+"""How a caller gives one variable's bounds: ``"0:inf"``, or ``(0.0, math.inf)``."""
+
+_INFINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+             "+infinity": math.inf, "-infinity": -math.inf, "∞": math.inf, "-∞": -math.inf}
+
+
+def _end(text: str, what: str) -> float:
+    word = text.strip().lower()
+    if word in _INFINITE:
+        return _INFINITE[word]
+    return parse_constant(text, what)
+
+
+def parse_interval(name: str, text: str) -> tuple[float, float]:
+    """``LO:HI`` for variable ``name``."""
+    low_text, colon, high_text = text.partition(":")
+    given = f"{option('bounds')} {name}={text}"
+    if not colon or ":" in high_text or not low_text.strip() or not high_text.strip():
+        raise ValueInputError(f"{given}: write the bounds as NAME=LO:HI, e.g. {name}=0:inf")
+    low = _end(low_text, f"{given} (the low end)")
+    return _checked(name, low, _end(high_text, f"{given} (the high end)"))
+
+
+def parse_bound(text: str) -> tuple[str, float, float]:
+    """``NAME=LO:HI``: the variable and its interval."""
+    name, eq, interval = text.partition("=")
+    if not eq or not name.strip():
+        raise ValueInputError(f"{option('bounds')} {text}: write the bounds as NAME=LO:HI, e.g. x=0:inf")
+    low, high = parse_interval(name.strip(), interval.strip())
+    return name.strip(), low, high
+
+
+def _checked(name: str, low: float, high: float) -> tuple[float, float]:
+    if math.isnan(low) or math.isnan(high):
+        raise ValueInputError(f"{option('bounds')}: the bounds of {name} are not numbers ({low}:{high})")
+    if low > high:
+        raise ValueInputError(f"{option('bounds')}: the bounds of {name} are empty: "
+                              f"its low end {low!r} is above its high end {high!r}")
+    if low == math.inf or high == -math.inf:
+        raise ValueInputError(f"{option('bounds')}: the bounds of {name} leave no finite value "
+                              f"({low}:{high})")
+    return low, high
+
+
+def parse_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None) -> dict[str, tuple[float, float]]:
+    """Each bounded name's (low, high), from texts ``NAME=LO:HI`` or a mapping from names to
+    ``"LO:HI"`` or pairs: every end a constant expression, ``inf`` or ``-inf`` (an end left
+    empty is a mistake, not a silent infinity; a comma cannot separate items, since an end
+    such as ``hypot(3, 4)`` may hold one), low ≤ high (equal ends hold a variable fixed)."""
+    pairs: list[tuple[str, float, float]] = []
+    if isinstance(given, Mapping):
+        for name, spec in given.items():
+            if isinstance(spec, str):
+                pairs.append((name, *parse_interval(name, spec)))
+            else:
+                low, high = (float(v) for v in spec)
+                pairs.append((name, *_checked(name, low, high)))
+    else:
+        pairs = [parse_bound(text) for text in given or ()]
+    found: dict[str, tuple[float, float]] = {}
+    for name, low, high in pairs:
+        if name in found:
+            raise VariableError(f"{option('bounds')}: {name} is given bounds twice")
+        found[name] = (low, high)
+    return found
+
+
+def resolve_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None, variables: Sequence[str],
+                   fixed: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
+    """:func:`parse_bounds`, in the program's variable order, checked against the program's
+    variables and the fixed ones."""
+    found = parse_bounds(given)
+    check_names(found, variables, "bounded")
+    held = set(fixed) & set(found)
+    if held:
+        raise VariableError(f"{option('bounds')}: {', '.join(sorted(held))} is fixed; a fixed variable "
+                            "takes no bounds")
+    return {name: found[name] for name in variables if name in found}
+
+
+class Box:
+    """The bounds of the free variables as NumPy vectors, and the active-set operations."""
+
+    def __init__(self, names: Sequence[str], bounds: Mapping[str, tuple[float, float]]) -> None:
+        import numpy as np
+
+        self.names = tuple(names)
+        self.lower = np.array([bounds.get(n, (-math.inf, math.inf))[0] for n in names], dtype=np.float64)
+        self.upper = np.array([bounds.get(n, (-math.inf, math.inf))[1] for n in names], dtype=np.float64)
+        self.bounded = bool(np.any(np.isfinite(self.lower)) or np.any(np.isfinite(self.upper)))
+
+    def clip(self, x: Any) -> Any:
+        import numpy as np
+
+        return np.minimum(np.maximum(x, self.lower), self.upper) if self.bounded else x
+
+    def start(self, x: Any) -> tuple[Any, list[str]]:
+        """A start in the box: outside it, on its edge, with a note for each variable moved."""
+        clipped = self.clip(x)
+        notes = [f"{name} starts at {after!r}, its bound, not at {before!r}"
+                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist()) if before != after]
+        return clipped, notes
+
+    def binding(self, x: Any, g: Any) -> Any:
+        """Variables at a bound whose gradient points out of the box: held there."""
+        return ((x <= self.lower) & (g > 0.0)) | ((x >= self.upper) & (g < 0.0))
+
+    def outward(self, x: Any, p: Any) -> Any:
+        """Variables at a bound that the step ``p`` would push out of the box."""
+        return ((x <= self.lower) & (p < 0.0)) | ((x >= self.upper) & (p > 0.0))
+
+    def projected_gradient(self, x: Any, g: Any) -> Any:
+        """The gradient with the binding variables' components zero: what must vanish at a
+        minimum on the box (first-order conditions)."""
+        import numpy as np
+
+        return np.where(self.binding(x, g), 0.0, g) if self.bounded else g
+
+    def max_step(self, x: Any, p: Any) -> float:
+        """The largest α with x + α·p in the box (inf when no bound is in the way)."""
+        import numpy as np
+
+        if not self.bounded:
+            return math.inf
+        with np.errstate(all="ignore"):
+            to_upper = np.where(p > 0.0, (self.upper - x) / p, math.inf)
+            to_lower = np.where(p < 0.0, (self.lower - x) / p, math.inf)
+        return max(0.0, float(min(np.min(to_upper), np.min(to_lower))))
+
+    def step(self, x: Any, p: Any, alpha: float, alpha_max: float) -> Any:
+        """x + α·p, in the box; at α = alpha_max the variables that reach a bound there are set
+        to it exactly (rounding must neither cross it nor stop just short)."""
+        import numpy as np
+
+        moved = x + alpha * p
+        if not self.bounded:
+            return moved
+        if alpha >= alpha_max:
+            with np.errstate(all="ignore"):
+                hits_upper = (p > 0.0) & ((self.upper - x) / p <= alpha_max * (1.0 + 1e-12))
+                hits_lower = (p < 0.0) & ((self.lower - x) / p <= alpha_max * (1.0 + 1e-12))
+            moved = np.where(hits_upper, self.upper, np.where(hits_lower, self.lower, moved))
+        return self.clip(moved)
+
+    def active(self, x: Any) -> dict[str, str]:
+        """The variables at a bound: ``lower`` or ``upper`` (``fixed`` when the two are equal)."""
+        found: dict[str, str] = {}
+        for name, value, low, high in zip(self.names, x.tolist(), self.lower.tolist(), self.upper.tolist()):
+            if low == high and value == low:
+                found[name] = "fixed"
+            elif value <= low:
+                found[name] = "lower"
+            elif value >= high:
+                found[name] = "upper"
+        return found

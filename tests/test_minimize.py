@@ -1,0 +1,394 @@
+"""minimize, the library: quadratics exactly, bounds, every stop reason, saddles, the
+classification against the hessian command's, non-finite values, a few MGH problems, and
+a thousand variables."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from autodiff_cli import parse
+from autodiff_cli.engine.compile import compile_program
+from autodiff_cli.engine.hessian import hessian_at
+from autodiff_cli.errors import AdcliError
+from autodiff_cli.optimize.minimize import (
+    DEFAULT_METHOD,
+    METHODS,
+    STOP_REASONS,
+    Evaluations,
+    MinimizeConfig,
+    Minimizer,
+    MinimizeResult,
+    minimize,
+    minimize_program,
+)
+
+from .strategies import points, programs
+from .test_mgh_problems import mgh
+
+ALL = list(METHODS)
+ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
+QUADRATIC = "(x-1)^2 + 2*(y+3)^2 + x*y + (z-x)^2 + 3*(w - z + x)^2"
+QUADRATIC_MINIMUM = {"x": 20 / 7, "y": -26 / 7, "z": 20 / 7, "w": 0.0}  # solves ∇f = 0
+QUADRATIC_START = {"x": 10.0, "y": -7.0, "z": 2.0, "w": 1.0}
+
+
+def run(source: str, start: dict[str, float], **config: object) -> MinimizeResult:
+    program = parse(source)
+    result, interrupted = minimize_program(program, start, None, MinimizeConfig(**config))  # type: ignore[arg-type]
+    assert not interrupted
+    return result
+
+
+# ---------------------------------------------------------------- quadratics, exactly
+
+
+def test_newton_minimizes_a_quadratic_in_one_step() -> None:
+    result = run(QUADRATIC, QUADRATIC_START, method="newton")
+    assert result.iterations == 1 and result.stop_reason == "gtol"
+    assert all(abs(result.point[n] - v) <= 1e-14 * max(1.0, abs(v)) for n, v in QUADRATIC_MINIMUM.items())
+    assert result.evaluations == Evaluations(function=2, gradient=2, hessian=2)
+    assert result.classification == "local minimum" and result.ok
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+def test_quasi_newton_with_an_exact_line_search_takes_at_most_n_plus_1_steps(method: str) -> None:
+    """With c2 tiny the line search is exact (on a quadratic, the cubic fit is exact): BFGS
+    then spans the conjugate directions, n = 4 of them."""
+    result = run(QUADRATIC, QUADRATIC_START, method=method, c1=1e-9, c2=1e-8, gtol=1e-9)
+    assert result.stop_reason == "gtol" and result.iterations <= 4 + 1
+    assert all(abs(result.point[n] - v) <= 1e-9 for n, v in QUADRATIC_MINIMUM.items())
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_every_method_minimizes_the_quadratic(method: str) -> None:
+    result = run(QUADRATIC, QUADRATIC_START, method=method)
+    assert result.ok and result.classification == "local minimum"
+    assert all(abs(result.point[n] - v) <= 1e-8 for n, v in QUADRATIC_MINIMUM.items())
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_rosenbrock(method: str) -> None:
+    result = minimize(ROSENBROCK, method=method, x=-1.2, y=1)
+    assert result.stop_reason == "gtol" and result.grad_norm <= 1e-8
+    assert abs(result.point["x"] - 1.0) <= 1e-8 and abs(result.point["y"] - 1.0) <= 1e-8
+    assert result.iterations <= 50
+
+
+def test_the_default_method() -> None:
+    assert DEFAULT_METHOD == "newton" and minimize(ROSENBROCK, x=-1.2, y=1).method == "newton"
+
+
+# ---------------------------------------------------------------- bounds
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_minimum_outside_the_box_ends_on_the_box(method: str) -> None:
+    result = minimize("(x-3)^2 + (y+2)^2 + x*y", method=method, bounds={"x": "0:1", "y": (-1.0, 5.0)},
+                      x=0.5, y=0.5)
+    assert result.point == {"x": 1.0, "y": -1.0}  # on the bounds exactly
+    assert result.active_bounds == {"x": "upper", "y": "lower"}
+    assert result.ok and result.classification.startswith("local minimum")
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_one_bound_active_the_other_variable_free(method: str) -> None:
+    """min (x-3)² + (y-x/2)² over x ≤ 1: x = 1 on the bound, y = 1/2 inside."""
+    result = minimize("(x-3)^2 + (y - x/2)^2", method=method, bounds={"x": "-inf:1"}, x=-2, y=4)
+    # f = 4 + (y - 1/2)² at x = 1: y is known to sqrt(ε·4) only, whatever stopped the run
+    assert result.point["x"] == 1.0 and abs(result.point["y"] - 0.5) <= 1e-7
+    assert result.active_bounds == {"x": "upper"} and result.converged
+    assert result.classification == "local minimum"  # over the free variable y
+    assert abs(result.gradient["x"] - -4.0) <= 1e-7  # pushes x out of the box
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_inactive_bounds_change_nothing(method: str) -> None:
+    free = minimize(ROSENBROCK, method=method, x=-1.2, y=1)
+    boxed = minimize(ROSENBROCK, method=method, bounds={"x": "-2:2", "y": "-inf:inf"}, x=-1.2, y=1)
+    assert boxed.point == free.point and boxed.active_bounds == {}
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_model_step_out_of_the_box_does_not_stop_the_run(method: str) -> None:
+    """At (0, 0) with x ≥ 0 the gradient (-1, 0) points into the box, but Newton's step
+    (-0.02, 0.1) points out of it in x; held there, y alone offers no decrease.  The run
+    steps along the projected gradient instead and goes on to the minimum inside."""
+    result = minimize("-x + 10*x*y + y^2 + x^4", method=method, bounds={"x": "0:inf"}, x=0, y=0)
+    assert result.ok and result.active_bounds == {} and result.classification == "local minimum"
+    assert abs(result.point["x"] - 3.5454917965) <= 1e-6
+
+
+def test_a_start_outside_the_box_is_moved_onto_it() -> None:
+    result = minimize("(x-3)^2", bounds={"x": "0:1"}, x=5)
+    assert result.point == {"x": 1.0} and result.start == {"x": 5.0}
+    assert result.notes == ("x starts at 1.0, its bound, not at 5.0",)
+
+
+def test_bounds_with_constant_expressions_and_equal_ends() -> None:
+    result = minimize("(x-3)^2 + (y-1)^2", bounds={"x": "-pi:pi/4", "y": "2:2"}, x=0, y=2)
+    assert result.point == {"x": math.pi / 4, "y": 2.0}
+    assert result.active_bounds == {"x": "upper", "y": "fixed"}
+
+
+@pytest.mark.parametrize("bounds, message", [
+    ({"x": "3:1"}, "empty"), ({"q": "0:1"}, "no variable 'q'"), ({"x": "0"}, "NAME=LO:HI"),
+    ({"x": "0:z"}, "not a constant"), ({"x": (math.nan, 1.0)}, "not numbers"),
+])
+def test_bad_bounds(bounds: dict[str, object], message: str) -> None:
+    with pytest.raises(AdcliError, match=message):
+        minimize("x^2 + y^2", bounds=bounds, x=1, y=1)  # type: ignore[arg-type]
+
+
+def test_a_fixed_variable_takes_no_bounds() -> None:
+    with pytest.raises(AdcliError, match="fixed"):
+        minimize("x^2 + y^2", bounds={"y": "0:1"}, fix=["y"], x=1, y=1)
+
+
+# ---------------------------------------------------------------- stop reasons
+
+
+SMOOTH = "exp(x) - 2*x + cosh(y - 1/3)"  # the minimum (ln 2, 1/3) is not a float
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_gtol(method: str) -> None:
+    result = minimize(SMOOTH, method=method, gtol=1e-6, x=0, y=0)
+    assert result.stop_reason == "gtol" and result.grad_norm <= 1e-6 and result.ok
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_xtol(method: str) -> None:
+    result = minimize(SMOOTH, method=method, gtol=0, ftol=0, xtol=1e-3, x=0, y=0)
+    assert result.stop_reason == "xtol" and result.ok
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_ftol(method: str) -> None:
+    result = minimize(SMOOTH, method=method, gtol=0, xtol=0, ftol=1e-4, x=0, y=0)
+    assert result.stop_reason == "ftol" and result.ok
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_precision_when_nothing_else_can_stop_it(method: str) -> None:
+    result = minimize(SMOOTH, method=method, gtol=0, xtol=0, ftol=0, x=0, y=0)
+    assert result.stop_reason in ("precision", "gtol") and result.ok  # gtol: ∇f rounded to 0
+    assert abs(result.point["x"] - math.log(2)) <= 1e-7 and result.classification == "local minimum"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_max_iter(method: str) -> None:
+    result = minimize(ROSENBROCK, method=method, max_iter=3, x=-1.2, y=1)
+    assert result.stop_reason == "max_iter" and result.iterations == 3 and not result.ok
+    assert result.classification == "not a critical point: the gradient is not zero"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_stalled_at_a_kink(method: str) -> None:
+    result = minimize("abs(x - 0.3) + y^2", method=method, x=1, y=1)
+    assert result.stop_reason == "stalled" and not result.ok
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("source, start", [("-x", {"x": 1.0}), ("-x + y^2", {"x": 1.0, "y": 1.0}),
+                                           ("x^2 - y^2", {"x": 1.0, "y": 1e-3})])
+def test_stop_unbounded(method: str, source: str, start: dict[str, float]) -> None:
+    result = minimize(source, method=method, **start)
+    assert result.stop_reason == "unbounded" and not result.ok and result.value < -1e20
+    assert "unbounded below" in result.message and result.classification.startswith("no minimum")
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_stop_nonfinite_start(method: str) -> None:
+    result = minimize("log(x) + y^2", method=method, x=-1, y=1)
+    assert result.stop_reason == "nonfinite" and result.iterations == 0 and not result.ok
+    assert result.message.endswith("; the first came from log(-1.0) = nan")
+
+
+def test_every_stop_reason_has_a_message() -> None:
+    assert set(STOP_REASONS) == {"gtol", "xtol", "ftol", "precision", "stalled", "max_iter", "unbounded",
+                                 "nonfinite", "interrupted"}
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("source, start", [("log(x) + 1/x", {"x": 3.0}), ("sqrt(x) + (x - 2)^2", {"x": 0.3})])
+def test_non_finite_values_mid_run_are_stepped_back_from(method: str, source: str,
+                                                         start: dict[str, float]) -> None:
+    """Newton and the quasi-Newton methods step where log and sqrt give nan: a trust region
+    rejects the step, a line search steps back; the run goes on to the minimum."""
+    result = minimize(source, method=method, **start)
+    assert result.ok and result.classification == "local minimum"
+    assert math.isfinite(result.value)
+
+
+# ---------------------------------------------------------------- what kind of point
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_saddle_is_never_reported_as_a_minimum(method: str) -> None:
+    """From a point on the x-axis the gradient has no y component: methods built on the
+    gradient converge to the saddle (and say so, not ok); Newton's trust region follows the
+    negative curvature off the axis and finds f unbounded below."""
+    result = minimize("x^2 - y^2", method=method, x=1, y=0)
+    assert not result.ok and "minimum" not in result.classification.replace("no minimum", "")
+    if result.stop_reason == "gtol":
+        assert result.classification == "saddle point" and "saddle point, not a minimum" in result.message
+        assert result.eigenvalues == (-2.0, 2.0)
+    else:
+        assert method == "newton" and result.stop_reason == "unbounded"
+
+
+@pytest.mark.parametrize("source, start", [
+    (ROSENBROCK, {"x": -1.2, "y": 1.0}),
+    ("x^3 - 3*x + y^2 - 2*y", {"x": 0.5, "y": 0.0}),
+    ("x^4 + y^4 + x*y", {"x": 1.0, "y": -0.3}),
+    ("sin(x)*cos(y) + 0.1*(x^2 + y^2)", {"x": 1.0, "y": 0.5}),
+])
+@pytest.mark.parametrize("method", ALL)
+def test_the_classification_agrees_with_the_hessian_command(source: str, start: dict[str, float],
+                                                             method: str) -> None:
+    result = minimize(source, method=method, **start)
+    assert result.converged
+    reference = hessian_at(parse(source), result.point)
+    assert result.classification == reference.classification == "local minimum"
+    assert result.definiteness == reference.definiteness
+    assert result.eigenvalues is not None and reference.eigenvalues is not None
+    scale = max(abs(v) for v in reference.eigenvalues)
+    assert all(abs(a - b) <= 1e-9 * scale for a, b in zip(result.eigenvalues, reference.eigenvalues))
+
+
+def test_the_hessian_commands_saddle_and_maximum() -> None:
+    result = minimize("x^3 - 3*x + y^2 - 2*y", method="bfgs", x=-1.0, y=0.0)  # from -1: a saddle
+    assert result.classification == hessian_at(parse("x^3 - 3*x + y^2 - 2*y"),
+                                               result.point).classification == "saddle point"
+    assert not result.ok
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_maximize(method: str) -> None:
+    result = minimize("sin(x)*cos(y)", method=method, maximize=True, x=1, y=0.5)
+    assert result.ok and result.classification == "local maximum" and result.maximize
+    assert abs(result.point["x"] - math.pi / 2) <= 1e-7 and abs(result.value - 1.0) <= 1e-14
+    assert result.gradient["x"] == pytest.approx(0.0, abs=1e-8)
+
+
+def test_maximize_ending_at_a_minimum_is_not_ok() -> None:
+    result = minimize("x^2", method="bfgs", maximize=True, x=0.0)
+    assert result.classification == "local minimum" and not result.ok
+    assert "local minimum, not a maximum" in result.message
+
+
+# ---------------------------------------------------------------- fix, init, records
+
+
+def test_fix_and_init() -> None:
+    result = minimize("(x - y)^2 + (y - 2)^2 + z^2", fix=["y"], init=5.0, y=1.0)
+    assert result.point == {"x": 1.0, "y": 1.0, "z": 0.0}
+    assert list(result.gradient) == ["x", "z"]
+
+
+def test_records_and_rows() -> None:
+    program = parse(ROSENBROCK)
+    minimizer = Minimizer(program, {"x": -1.2, "y": 1.0}, program.variables, MinimizeConfig(record=1))
+    rows = [row for row in minimizer.progress() if row is not None]
+    result = minimizer.outcome
+    records = minimizer.records
+    assert [int(r[0]) for r in records] == list(range(result.iterations + 1))
+    compiled = compile_program(program)
+    for _, loss, norm, x, y in records:
+        value, gradient = compiled.value_and_grad(x, y)
+        assert loss == value and norm == math.hypot(*gradient)
+    assert records[-1][3:] == (result.point["x"], result.point["y"])
+    # rows: every one of the first ten iterations, then every tenth, and the last
+    shown = [row.iteration for row in rows]
+    assert shown[:11] == list(range(11)) and shown[-1] == result.iterations
+    assert all(k % 10 == 0 for k in shown[11:-1])
+    assert rows[-1].evaluations == result.evaluations.function
+
+
+def test_unknown_method_and_bad_settings() -> None:
+    with pytest.raises(AdcliError, match="unknown method 'sgd'; choose from newton, bfgs, lbfgs, newton-cg"):
+        minimize("x^2", method="sgd", x=1)
+    with pytest.raises(AdcliError, match="'gtol' must be 0 or more"):
+        minimize("x^2", gtol=-1, x=1)
+    with pytest.raises(AdcliError, match="0 < 'c1' < 'c2' < 1"):
+        run("x^2", {"x": 1.0}, c1=0.5, c2=0.1)
+    with pytest.raises(AdcliError, match="every variable is fixed"):
+        minimize("x^2", fix=["x"], x=1)
+    with pytest.raises(AdcliError, match="no value for variable 'y'"):
+        minimize("x^2 + y^2", x=1)
+
+
+def test_newton_refuses_many_variables() -> None:
+    source = " + ".join(f"x{i}^2" for i in range(401))
+    with pytest.raises(AdcliError, match="newton-cg"):
+        minimize(source, init=1.0)
+
+
+def test_a_thousand_variables_with_newton_cg() -> None:
+    """The extended Rosenbrock function of MGH (problem 21), n = 1000, from its standard start:
+    Hessian-vector products, never the 1000×1000 matrix."""
+    n = 1000
+    source = " + ".join(f"100*(y{i} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n // 2))
+    start = {**{f"x{i}": -1.2 for i in range(n // 2)}, **{f"y{i}": 1.0 for i in range(n // 2)}}
+    result = minimize(source, method="newton-cg", **start)
+    assert result.stop_reason == "gtol" and result.value <= 1e-15 and result.iterations <= 100
+    assert result.evaluations.hessian == 0 and result.evaluations.hessian_vector > 0
+    assert result.classification == "local minimum"
+
+
+# ---------------------------------------------------------------- Moré, Garbow and Hillstrom
+
+
+def reached(problem: object, value: float) -> bool:
+    fstar: float = problem.fstar  # type: ignore[attr-defined]
+    return value - fstar <= 1e-5 * abs(fstar) + 1e-8
+
+
+@pytest.mark.parametrize("number", [1, 4, 5, 7, 8, 13, 14, 15])
+def test_mgh_problems_from_the_standard_start(number: int) -> None:
+    problem = next(p for p in mgh.PROBLEMS if p.number == number)
+    result = minimize(problem.text, **problem.point(problem.start))
+    assert reached(problem, result.value) and result.converged, (problem.name, result)
+    assert result.evaluations.function <= 60
+
+
+def test_mgh_freudenstein_roth_ends_at_its_local_minimum_and_says_so() -> None:
+    problem = next(p for p in mgh.PROBLEMS if p.number == 2)
+    result = minimize(problem.text, **problem.point(problem.start))
+    assert abs(result.value - 48.9842) <= 1e-4 and result.classification == "local minimum"
+
+
+# ---------------------------------------------------------------- random problems in random boxes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(ALL))
+def test_random_programs_in_random_boxes_end_inside_without_error(data: st.DataObject, method: str) -> None:
+    """Whatever the expression (kinks, nan, inf, no minimum): the run ends with a stop reason,
+    inside the box, at a point whose value is what f is there, and never worse than the start."""
+    source, _ = data.draw(programs(max_leaves=5))
+    program = parse(source)
+    names = program.variables
+    assume(names)
+    start = data.draw(points(names))
+    bounds: dict[str, tuple[float, float]] = {}
+    for name in names:
+        low = data.draw(st.sampled_from([-math.inf, -3.0, -1.0, 0.0, start[name]]))
+        high = data.draw(st.sampled_from([math.inf, 3.0, 1.0, start[name]]))
+        if low <= high:
+            bounds[name] = (low, high)
+    config = MinimizeConfig(method=method, bounds=bounds, max_iter=200)
+    result, _ = minimize_program(program, start, None, config)
+    assert result.stop_reason in STOP_REASONS
+    for name, (low, high) in bounds.items():
+        assert low <= result.point[name] <= high
+    value = compile_program(program).value(*result.point.values())
+    assert value == result.value or (math.isnan(value) and math.isnan(result.value))
+    first = compile_program(program).value(*[min(max(start[n], bounds.get(n, (-math.inf, math.inf))[0]),
+                                                 bounds.get(n, (-math.inf, math.inf))[1]) for n in names])
+    if math.isfinite(first) and result.stop_reason != "nonfinite":
+        assert result.value <= first
