@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff_cli.language import parser
+from autodiff_cli.language import grammar, parser
 from autodiff_cli.language.parser import ContinueInParentheses, grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,4 +53,4 @@ def test_a_freshly_generated_parser_parses_the_examples_alike(tmp_path: Path) ->
     sources = [p.read_text("utf-8") for p in sorted((ROOT / "examples").glob("*.adx"))]
     sources += ["sin(x)+x*y", "2x(y+1)^-2", "f(a, b) = a*b\nf(x,\n  y)", "x**2 # note\n"]
     for source in sources:
-        assert new.parse(source) == parser._lark().parse(source)
+        assert new.parse(source) == grammar._lark().parse(source)

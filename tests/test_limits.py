@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autodiff_cli.errors import ExpressionSizeError, LimitError
-from autodiff_cli.language import parser
+from autodiff_cli.language import builder
 from autodiff_cli.language.parser import parse
 
 
@@ -44,7 +44,7 @@ def run_limited(args: list[str], limit: int, cwd: Path | None = None) -> subproc
 def test_a_call_s_expansion_is_counted_before_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
     """Level n adds about 6 * 2**n nodes in all: with a limit of 10,000, ten levels are built
     and eleven are refused, at the call that would pass the limit."""
-    monkeypatch.setattr(parser, "MAX_EXPANSION", 10_000)
+    monkeypatch.setattr(builder, "MAX_EXPANSION", 10_000)
     program = parse(nested(10))
     assert program.variables == ("x",)
     with pytest.raises(ExpressionSizeError) as caught:
@@ -57,16 +57,16 @@ def test_a_call_s_expansion_is_counted_before_it_is_made(monkeypatch: pytest.Mon
 
 def test_the_refused_program_was_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing past the limit is made: count the nodes that substitute creates."""
-    monkeypatch.setattr(parser, "MAX_EXPANSION", 10_000)
+    monkeypatch.setattr(builder, "MAX_EXPANSION", 10_000)
     made = 0
-    real = parser._Builder.apply
+    real = builder._Builder.apply
 
-    def counting(self: parser._Builder, op: object, args: tuple[object, ...]) -> object:
+    def counting(self: builder._Builder, op: object, args: tuple[object, ...]) -> object:
         nonlocal made
         made += 1
         return real(self, op, args)
 
-    monkeypatch.setattr(parser._Builder, "apply", counting)
+    monkeypatch.setattr(builder._Builder, "apply", counting)
     with pytest.raises(ExpressionSizeError):
         parse(nested(30))
     assert made <= 10_000 + 100

@@ -20,7 +20,7 @@ from autodiff_cli import ops
 from autodiff_cli.engine.graph import build_graph
 from autodiff_cli.engine.scalar import SCALAR, Scalar
 from autodiff_cli.expr import Apply
-from autodiff_cli.language import parser
+from autodiff_cli.language import builder, inline, parser
 from autodiff_cli.ops import FLOAT, FUNCTIONS, OPERATIONS, OPS, Op, public_operations
 
 from .strategies import DOMAINS
@@ -80,7 +80,7 @@ def test_the_function_table_is_read_from_the_registry() -> None:
             assert op.arity not in expected.get(spelling, {}), f"{spelling}/{op.arity} twice"
             expected.setdefault(spelling, {})[op.arity] = op
     assert expected == FUNCTIONS
-    assert parser.FUNCTIONS is FUNCTIONS and parser.OPS is OPS
+    assert builder.FUNCTIONS is FUNCTIONS and builder.OPS is OPS and inline.OPS is OPS
 
 
 def test_the_issue_s_functions_are_all_spelled() -> None:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from autodiff_cli import AdcliError
 from autodiff_cli.expr import Apply, Const, Expr, Num, Program, Var, count_nodes
-from autodiff_cli.language import parser
+from autodiff_cli.language import builder, grammar
+from autodiff_cli.language import inline as inline_module
 from autodiff_cli.language.parser import parse
 
 from .strategies import expressions, junk, programs
@@ -30,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def by_tree(source: str) -> Program:
     """The reference: the parse tree, walked."""
-    return parser._TreeBuilder(source).program(parser._lark().parse(source))
+    return builder._TreeBuilder(source).program(grammar._lark().parse(source))
 
 
 def inline(source: str) -> Program:
-    return parser._inline_parser().parse(source)
+    return inline_module._inline_parser().parse(source)
 
 
 def same_dag(a: Expr, b: Expr) -> bool:
@@ -148,7 +149,7 @@ def test_the_lexer_matches_lark_s_token_for_token(source: str) -> None:
     from autodiff_cli.language._expr_lalr import LexerState, TextSlice, UnexpectedCharacters
     from autodiff_cli.language.lexer import RegexLexer
 
-    lark = parser._lark()
+    lark = grammar._lark()
     conf = lark.lexer_conf
 
     def tokens(lexer: Any) -> Any:
