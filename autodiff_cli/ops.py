@@ -659,6 +659,17 @@ def _log_base_dxb_array(x: Any, b: Any) -> Any:
     return np.where(regular, scaled, edge)
 
 
+def _pow_array(x: Any, y: Any) -> Any:
+    """_pow on arrays: NumPy's power, but IEEE 754's (and math.pow's) values at x = -inf and -0
+    for a y that is not an integer, |x|^y: NumPy makes (-inf)^0.5 nan and (-0)^0.5 -0."""
+    import numpy as np
+
+    if np.ndim(y) == 0 and (y == math.floor(y) or not math.isfinite(y)):
+        return np.power(x, y)  # an integer (or infinite) exponent: NumPy agrees
+    edge = (np.isneginf(x) | (x == 0.0)) & (y != np.floor(y))
+    return np.where(edge, np.power(np.abs(x), y), np.power(x, y))
+
+
 def _power_minus_array(x: Any, y: Any, k: float) -> Any:
     import numpy as np
 
@@ -667,16 +678,16 @@ def _power_minus_array(x: Any, y: Any, k: float) -> Any:
     magnitude = np.power(np.abs(x), e)
     odd = (k == 1.0) & (y == np.floor(y))
     edge = np.where(odd, np.copysign(magnitude, x), magnitude)
-    power = np.power(x, y)
+    power = _pow_array(x, y)
     inexact = power / x if k == 1.0 else power / x / x
-    return np.where(exact, np.power(x, e), np.where((x == 0.0) | np.isinf(x), edge, inexact))
+    return np.where(exact, _pow_array(x, e), np.where((x == 0.0) | np.isinf(x), edge, inexact))
 
 
 def _pow_dx_array(x: Any, y: Any) -> Any:
     import numpy as np
 
     exact = exact_minus_one(y) | ~np.isfinite(x) | ~np.isfinite(y) | (x == 0.0)
-    power = np.power(x, y)
+    power = _pow_array(x, y)
     inexact = np.where(np.abs(x) < 1.0, (y * power) / x, y * (power / x))
     return np.where(exact, _zmul_array(y, _power_minus_array(x, y, 1.0)), inexact)
 
@@ -686,12 +697,12 @@ def _pow_dxx_array(x: Any, y: Any) -> Any:
 
     c = y * (y - 1.0)
     edge = ~np.isfinite(x) | ~np.isfinite(y) | (x == 0.0)
-    power2 = np.power(x, y - 2.0)
+    power2 = _pow_array(x, y - 2.0)
     normal = (np.abs(power2) >= _MIN_NORMAL) & (np.abs(power2) < np.inf)
     plain = _exact_minus(y, 2.0) & (normal | ~exact_minus_one(y))
-    power = np.power(x, y)
+    power = _pow_array(x, y)
     value = np.where(np.abs(x) < 1.0, (_zmul_array(c, power) / x) / x, _zmul_array(c, (power / x) / x))
-    value = np.where(exact_minus_one(y), _zmul_array(c, np.power(x, y - 1.0)) / x, value)
+    value = np.where(exact_minus_one(y), _zmul_array(c, _pow_array(x, y - 1.0)) / x, value)
     value = np.where(plain, _zmul_array(c, power2), value)
     return np.where(edge, _zmul_array(c, _power_minus_array(x, y, 2.0)), value)
 
@@ -755,7 +766,7 @@ OPERATIONS: tuple[Op, ...] = (
        inline="-{0}"),
     Op("pow", _pow, (lambda m, x, y, out: m.pow_dx(x, y), lambda m, x, y, out: m.pow_dy(x, y)),
        "x^y; d/dx = y*x^(y-1) (0 when y = 0), d/dy = x^y*log(x) (0 when x^y = 0)",
-       spellings=("pow",), symbol="^", precedence=POWER, right_associative=True, numpy="power"),
+       spellings=("pow",), symbol="^", precedence=POWER, right_associative=True, numpy=_pow_array),
     # trigonometric
     Op("sin", _domain(math.sin), (lambda m, x, out: m.cos(x),), "sin(x); d/dx = cos(x)",
        spellings=("sin",), fast=math.sin, numpy="sin"),

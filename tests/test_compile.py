@@ -124,6 +124,23 @@ def test_numpy_path_matches_pointwise(source: str) -> None:
             np.testing.assert_allclose(column[j], g, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("source", ["x^y", "x^0.5", "x^-0.5", "x^1.5*y", "(x+log(x))^0.5"])
+def test_numpy_powers_follow_ieee_at_minus_infinity_and_minus_zero(source: str) -> None:
+    """NumPy's power makes (-inf)^0.5 nan and (-0)^0.5 -0; math.pow (IEEE 754) makes them inf
+    and +0.  Both paths give the standard's values, signs of zero included."""
+    compiled = compile_program(parse(source))
+    edges = [-math.inf, -0.0, 0.0, -1.0, 0.5, math.inf]
+    exponents = [-math.inf, -2.5, -2.0, -0.5, -0.0, 0.5, 1.0, 1.5, 3.0, 1e-17, math.inf]
+    points = [(x, y) for x in edges for y in exponents] if "y" in source else [(x,) for x in edges]
+    for point in points:
+        args = point
+        value, gradient = compiled.value_and_grad(*args)
+        values, grads = compiled.at_points(*[np.array([a]) for a in args])
+        for want, got in zip([value, *gradient], [values[0], *(g[0] for g in grads)]):
+            same = struct.pack("<d", want) == struct.pack("<d", got)
+            assert same or (math.isnan(want) and math.isnan(got)), (point, want, got)
+
+
 def test_numpy_path_broadcasts_constants_and_scalars() -> None:
     compiled = compile_program(parse("x + 2*y"))
     values, (gx, gy) = compiled.at_points(np.array([1.0, 2.0, 3.0]), 1.0)
