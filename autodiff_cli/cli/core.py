@@ -78,6 +78,9 @@ class VariableCommand(TyperCommand):
                 positional.append(arg)  # the expression, even when it starts with '-'
             i += 1
         ctx.meta[ASSIGNMENTS] = assignments
+        arguments = [p for p in self.get_params(ctx) if getattr(p, "param_type_name", "") == "argument"]
+        if len(positional) > len(arguments):
+            ctx.fail(_extra_arguments(positional, len(arguments)))
         return super().parse_args(ctx, [*options, "--", *positional])
 
     def invoke(self, ctx: Any) -> Any:
@@ -111,6 +114,24 @@ class VariableCommand(TyperCommand):
 def _is_flag(token: str) -> bool:
     """Whether a token is an option rather than a value: ``--json``; not ``-1`` or ``-pi``."""
     return token.startswith("--") and len(token) > 2
+
+
+def _extra_arguments(positional: list[str], expected: int) -> str:
+    """What to say of words past the expression: ``x=1`` is a variable's value, to be given as
+    ``--x 1``; other words are likely an expression that has spaces and no quotes."""
+    import re
+
+    extra = positional[expected:]
+    for word in extra:
+        match = re.fullmatch(r"([A-Za-z_]\w*)=(.+)", word)
+        if match:
+            name, value = match.groups()
+            return f"unexpected argument '{word}': give a variable's value as an option: --{name} {value}"
+    if expected == 0:
+        return f"unexpected argument(s): {' '.join(extra)}"
+    words = " ".join(positional)
+    return (f"unexpected argument(s) after the expression: {' '.join(extra)}; "
+            f"quote an expression that has spaces: \"{words}\"")
 
 
 def _not_an_option(flag: str, own: dict[str, Any]) -> str | None:
