@@ -15,7 +15,8 @@ from autodiff_cli.engine.gradient import gradient_at
 from autodiff_cli.engine.graph import Graph, build_graph, first_nonfinite
 from autodiff_cli.engine.hessian import hessian_at
 from autodiff_cli.engine.scalar import Scalar, gradients
-from autodiff_cli.engine.symbolic import Builder, differentiate, evaluate, simplify
+from autodiff_cli.engine.simplify import Builder, simplify
+from autodiff_cli.engine.symbolic import differentiate, evaluate
 from autodiff_cli.errors import VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.language.printer import to_source
