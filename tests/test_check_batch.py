@@ -133,6 +133,18 @@ def test_the_kink_test_on_arrays() -> None:
     assert smooth.tolist() == [False, False, False]
 
 
+def test_variables_move_together_at_one_point_and_one_at_a_time_at_many() -> None:
+    """A block of variables makes every operation of the call the block's size: worth it at one
+    point (the calls dominate), not at a thousand (the arithmetic does)."""
+    compiled = compile_program(parse(" + ".join(f"x{i}*x{i + 1}" for i in range(30))))
+    for points, together in ((1, 31), (1000, 1)):
+        columns = [np.linspace(0.5, 1.5, points) for _ in compiled.variables]
+        along = check_batch._Along(compiled, columns, compiled.values_at(*columns), 60)
+        blocks = along.blocks(list(range(31)), 32)
+        assert len(blocks[0]) == together
+        assert sorted(i for b in blocks for i in b) == list(range(31))
+
+
 def test_non_finite_points_and_passing_points_mix_in_one_report() -> None:
     at = CheckSettings(points=30, seed=1, sample_range=(-1.0, 1.0))
     mine = batched("log(x) + y", at)
