@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import expr as ast
 from .emit import FALLBACK, Emitter, Namespace, define, indent, tuple_text
-from .tape import tape_of
+from .tape import needed, tape_of
 
 # ---------------------------------------------------------------- assembling functions
 
@@ -110,11 +110,16 @@ class Compiled:
             grads = tuple_text(tape.adjoints)
             terms = tuple_text([f"({t}, {g})" for t, g in tape.rounding])
             kinks = tuple_text([emitter.call(k.test, k.args) for k in tape.kinks])
-            forward = emitter.lines(tape.forward)
-            both = indent(forward + emitter.lines(tape.reverse), 1)
-            sources = [f"def value_and_grad({args}):\n{both}    return {tape.output}, {grads}\n",
-                       f"def value({args}):\n{indent(forward, 1)}    return {tape.output}\n",
-                       f"def inspect({args}):\n{both}"
+            returned = [tape.output, *tape.adjoints]
+            inspected = [*returned, *(n for pair in tape.rounding for n in pair),
+                         *(n for k in tape.kinks for n in k.args)]
+            swept = [*tape.forward, *tape.reverse]
+            value = needed(tape.forward, [tape.output])
+            sources = [f"def value_and_grad({args}):\n{indent(emitter.lines(swept, keep=returned), 1)}"
+                       f"    return {tape.output}, {grads}\n",
+                       f"def value({args}):\n{indent(emitter.lines(value, keep=[tape.output]), 1)}"
+                       f"    return {tape.output}\n",
+                       f"def inspect({args}):\n{indent(emitter.lines(swept, keep=inspected), 1)}"
                        f"    return {tape.output}, {grads}, {terms}, {kinks}\n"]
             defined = define(sources, emitter.ns.values)
             self._lazy["numpy"] = _NumpyFlavour(

@@ -14,11 +14,11 @@ the source holds only our own names and the registry's operator templates.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..ops import Op, array_form
-from .tape import Call, Eq, Tape, Term
+from .tape import Call, Eq, Tape, Term, releases
 
 FLAVOURS = ("fast", "safe", "numpy")
 
@@ -87,8 +87,19 @@ class Emitter:
         target = rename.get(eq.target, eq.target) if rename else eq.target
         return f"{target} = {self.term(eq.value, rename)}"
 
-    def lines(self, equations: Sequence[Eq], rename: Mapping[str, str] | None = None) -> list[str]:
-        return [self.line(eq, rename) for eq in equations]
+    def lines(self, equations: Sequence[Eq], rename: Mapping[str, str] | None = None,
+              keep: Iterable[str] | None = None) -> list[str]:
+        """The equations as lines; with ``keep`` (the names the code returns), each other
+        target is deleted after the line that last reads it (:func:`releases`): NumPy
+        arrays are then freed as soon as they are dead, as a tracing compiler frees buffers."""
+        if keep is None:
+            return [self.line(eq, rename) for eq in equations]
+        out: list[str] = []
+        for eq, dead in zip(equations, releases(equations, keep)):
+            out.append(self.line(eq, rename))
+            if dead:
+                out.append("del " + ", ".join(rename.get(n, n) if rename else n for n in dead))
+        return out
 
 
 def indent(lines: Sequence[str], depth: int) -> str:

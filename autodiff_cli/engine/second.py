@@ -229,8 +229,9 @@ def _on_arrays(second: SecondTape, returns: str, lazy: dict[str, Callable[..., A
 
     if "numpy" not in lazy:
         emitter = Emitter("numpy", second.as_tape(), Namespace())
-        source = (f"def second({', '.join(second.params)}):\n" + indent(emitter.lines(second.equations), 1)
-                  + f"    return {returns}\n")
+        keep = [second.output, *second.gradient, *(name for column in second.tangents for name in column)]
+        source = (f"def second({', '.join(second.params)}):\n"
+                  + indent(emitter.lines(second.equations, keep=keep), 1) + f"    return {returns}\n")
         lazy["numpy"] = define(source, emitter.ns.values)["second"]
     with np.errstate(all="ignore"):
         return lazy["numpy"](*values)

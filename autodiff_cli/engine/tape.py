@@ -324,3 +324,26 @@ def needed(equations: Sequence[Eq], uses: Iterable[str]) -> list[Eq]:
             kept.append(eq)
             wanted.update(names_in(eq.value))
     return kept[::-1]
+
+
+def releases(equations: Sequence[Eq], keep: Iterable[str]) -> list[tuple[str, ...]]:
+    """For each equation, the targets that it is the last to read (in order), other than
+    ``keep`` (what the code returns): after that line nothing needs them.  Arrays emitters
+    delete them there, so that the memory a call holds is the values still to be read,
+    not every intermediate array at once."""
+    defined = {eq.target for eq in equations}
+    last: dict[str, int] = {}
+    for i, eq in enumerate(equations):
+        for name in names_in(eq.value):
+            if name in defined:
+                last[name] = i
+    kept = set(keep)
+    after: list[list[str]] = [[] for _ in equations]
+    for name, i in last.items():
+        if name not in kept:
+            after[i].append(name)
+    for i, eq in enumerate(equations):  # a target nothing reads is released where it is made
+        if eq.target not in last and eq.target not in kept:
+            after[i].append(eq.target)
+    return [tuple(names) for names in after]
+
