@@ -396,7 +396,7 @@ def _scipy_digits(ds: Any, start: int, columns: dict[str, Any], target: Any) -> 
 
 
 def run(report: Report, settings: Settings) -> None:
-    report.heading("6. fit: least squares, Adam, readers, memory, NIST")
+    report.heading("7. fit: least squares, Adam, readers, memory, NIST")
     with tempfile.TemporaryDirectory(prefix="adcli-bench-fit-") as name:
         folder = Path(name)
         path = folder / "regression.csv"

@@ -141,7 +141,7 @@ def round_trips(settings: Settings) -> list[list[str]]:
 
 
 def run(report: Report, settings: Settings) -> None:
-    report.heading("6. The page of adcli serve: layout and round trip")
+    report.heading("8. The page of adcli serve: layout and round trip")
     report.note("The page's layout of graphs of about 500 nodes, and a round trip to the local server "
                 "(POST /api/trace with new values, over one kept-alive connection, answer read and "
                 "decoded) for expressions of about 200 nodes.")

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, steps and sizes")
     parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma list of sections: {', '.join(SECTIONS)} (or their numbers 1-6)")
+                        help=f"comma list of sections: {', '.join(SECTIONS)} (or their numbers 1-8)")
     parser.add_argument("--sizes", help="node counts for the size section, e.g. 1000,10000,100000")
     parser.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown to FILE")
     args = parser.parse_args(argv)
