@@ -284,3 +284,37 @@ def test_piped_output_has_no_trailing_spaces() -> None:
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines and not [line for line in lines if line != line.rstrip()], args
+
+
+# ---------------------------------------------------------------- the console script registers what it runs
+
+
+@pytest.mark.parametrize("args, named", [
+    (["grad", "x"], "grad"),
+    (["--max-input", "100", "fit", "x"], "fit"),
+    (["--max-input=100", "check"], "check"),
+    (["-h"], None),
+    ([], None),
+    (["grda", "x"], None),
+    (["--version"], None),
+])
+def test_the_command_named_on_the_command_line(args: list[str], named: str | None) -> None:
+    from autodiff_cli.cli import _command_named
+
+    assert _command_named(args) == named
+
+
+def test_the_console_script_imports_only_the_command_it_runs() -> None:
+    """Typer turns each registered command's signature into options at every start: main
+    registers the one it runs, and everything when it is asked for help or a command it lacks."""
+    probe = ("import sys; from autodiff_cli.cli import main; sys.argv = ['adcli'] + sys.argv[1:]\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('autodiff_cli.cli.')"
+             " and m.rsplit('.', 1)[1] in __import__('autodiff_cli.cli').cli.COMMANDS), file=sys.stderr)")
+    for args, commands in ((["grad", "x^2", "--x", "3"], ["grad"]), (["-h"], None), (["grda"], None)):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                              timeout=60, cwd=ROOT)
+        imported = json.loads(done.stderr.strip().splitlines()[-1].replace("'", '"'))
+        assert imported == (commands or sorted(autodiff_cli.cli.COMMANDS)), done.stderr
+    assert "Commands" in subprocess.run([sys.executable, "-m", "autodiff_cli", "-h"], capture_output=True,
+                                        text=True, timeout=60, cwd=ROOT).stdout

@@ -63,8 +63,9 @@ def minimize(
     json: Json = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
-    """Find a minimum in tens of steps, with exact gradients and Hessians: Newton's method,
-    BFGS, L-BFGS or Newton-CG; then say what kind of point it is.
+    """Find a minimum in tens of steps with exact derivatives; say what kind of point it is.
+
+    Newton's method with exact Hessians (the default), BFGS, L-BFGS or Newton-CG.
 
     Example:  adcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1
     """
