@@ -52,7 +52,7 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
         "floor": process([py, "-c", "import typer, rich.table, lark"], settings.env),
         "sympy": process([py, "-c", "import sympy"], settings.env),
         "bare": process([py, "-c", "pass"], settings.env),
-        "import": process([py, "-c", "import autodiff_cli.cli"], settings.env),
+        "import": process([py, "-c", "import autodiff_cli.cli.grad"], settings.env),
         "grad": process([*settings.command, "grad", "sin(x)+x*y", "--x", "1", "--y", "2"], settings.env),
         "grad_json": process([*settings.command, "grad", "sin(x)+x*y", "--x", "1", "--y", "2", "--json"],
                              settings.env),
@@ -61,7 +61,7 @@ def run(report: Report, settings: Settings) -> dict[str, Any]:
         "floor": 'python -c "import typer, rich.table, lark"  (the floor)',
         "sympy": 'python -c "import sympy"',
         "bare": 'python -c "pass"',
-        "import": 'python -c "import autodiff_cli.cli"',
+        "import": 'python -c "import autodiff_cli.cli.grad"',
         "grad": 'adcli grad "sin(x)+x*y" --x 1 --y 2',
         "grad_json": 'adcli grad "sin(x)+x*y" --x 1 --y 2 --json',
     }
