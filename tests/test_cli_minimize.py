@@ -177,7 +177,7 @@ def test_the_progress_log_in_a_terminal() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, width=80, force_terminal=True, color_system=None)
     program = parse(ROSENBROCK)
-    log = ProgressLog(console, minimize_columns("newton", program.variables, 80), interval=0.0)
+    log = ProgressLog(console, minimize_columns("newton", program.variables, 80))
     result, _ = minimize_program(program, {"x": -1.2, "y": 1.0}, None, MinimizeConfig(), [log])
     lines = buffer.getvalue().splitlines()
     assert lines[0].split() == ["iter", "f", "‖grad‖", "‖step‖", "radius", "evals", "x", "y"]

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable
 
 import pytest
@@ -510,3 +511,57 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(
     out = runner.invoke(app, ["descend", "x^2", "--x", "1", "--steps", "1000000", flag, str(target)])
     assert (out.exit_code == 2 and "does not exist" in out.stderr) or "cannot write" in out.stderr, out.output
     assert not started  # refused before a single step
+
+
+# ---------------------------------------------------------------- the progress log in a real terminal
+
+
+def in_a_terminal(*args: str) -> str:
+    """What adcli writes to a terminal (a pseudo-terminal of 100 columns), colours removed."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(TERM="xterm-256color", NO_COLOR="1")
+    process = subprocess.Popen([sys.executable, "-m", "autodiff_cli", *args], stdin=subprocess.DEVNULL,
+                               stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    text = b"".join(chunks).decode()
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("command", [
+    ["descend", ROSENBROCK, "--x", "-1.5", "--y", "2", "--lr", "0.001", "--steps", "1000"],
+    ["fit", "a*x + b", "--data", "{data}", "--a", "0", "--b", "0", "-O", "adam", "--lr", "0.1",
+     "--epochs", "400"],
+])
+def test_a_fast_run_logs_every_row_it_picks_in_a_terminal(command: list[str], tmp_path: object) -> None:
+    """About 20 rows whatever the speed: all of them stay in the scrollback, none dropped
+    because the run was quick."""
+    from pathlib import Path
+
+    data = Path(str(tmp_path)) / "line.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{2 * i + 1}\n" for i in range(10)))
+    text = in_a_terminal(*[str(data) if a == "{data}" else a for a in command])
+    steps = [int(line.split()[0]) for line in text.splitlines() if re.match(r"\s*\d+\s", line)]
+    last = int(command[-1])
+    assert steps == list(range(0, last + 1, last // 20)), text

@@ -391,6 +391,7 @@ def test_a_file_with_a_byte_order_mark_reads_as_text(tmp_path: Path) -> None:
     (["grad", "sin(x)", "--x", "--json"], "--x needs a value: --x VALUE"),
     (["grad", "sin(x)", "--zz", "--x", "1"], "--zz needs a value: --zz VALUE"),
     (["grad", "x^2", "x=0"], "unexpected argument 'x=0': give a variable's value as an option: --x 0"),
+    (["fit", "a*x", "--a", "1", "-m", "adam"], "no such option: -m"),
     (["hessian", "x*y", "--x", "1", "y=-2"], "give a variable's value as an option: --y -2"),
     (["grad", "x", "+", "y", "--x", "1", "--y", "2"],
      'unexpected argument(s) after the expression: + y; quote an expression that has spaces: "x + y"'),

@@ -117,12 +117,15 @@ def _is_flag(token: str) -> bool:
 
 
 def _extra_arguments(positional: list[str], expected: int) -> str:
-    """What to say of words past the expression: ``x=1`` is a variable's value, to be given as
-    ``--x 1``; other words are likely an expression that has spaces and no quotes."""
+    """What to say of words past the expression: ``-m`` is an option the command lacks; ``x=1``
+    is a variable's value, to be given as ``--x 1``; other words are likely an expression
+    that has spaces and no quotes."""
     import re
 
     extra = positional[expected:]
     for word in extra:
+        if re.fullmatch(r"-[A-Za-z]\w*", word):
+            return f"no such option: {word}"
         match = re.fullmatch(r"([A-Za-z_]\w*)=(.+)", word)
         if match:
             name, value = match.groups()

@@ -99,7 +99,7 @@ def minimize(
     # In a terminal, a log of the rows the run picks (all of the first ten iterations, then
     # fewer); piped, redirected, --json or --quiet: none.
     log = ProgressLog(out, minimize_columns(method, program.variables, out.width),
-                      enabled=out.is_terminal and not (json or quiet), interval=0.0)
+                      enabled=out.is_terminal and not (json or quiet))
     result, interrupted = library.minimize_program(program, start, free, config, [log, *files])
     if json:
         typer.echo(minimize_json(result))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,20 +69,13 @@ def _coordinate(name: str) -> Callable[[Any], str]:
 
 class ProgressLog(Sink):
     """A run's progress rows as a log in the terminal: a header, then a line per row, so that
-    the rows stay in the scrollback as a training log's do.  Rows can come thousands of times
-    a second: a row is printed when at least ``interval`` seconds (PRINT_SECONDS unless
-    given: a method that picks its own rows passes 0) have passed since the last one, and
-    the last row is always printed."""
+    the rows stay in the scrollback as a training log's do.  Every row the run yields is
+    printed: the run picks them (every ``every`` steps, about 20 by default, and at least one
+    a second; a minimizer's first iterations, then fewer)."""
 
-    PRINT_SECONDS = 0.1
-
-    def __init__(self, out: Console, columns: Sequence[Column], enabled: bool = True,
-                 interval: float | None = None) -> None:
+    def __init__(self, out: Console, columns: Sequence[Column], enabled: bool = True) -> None:
         self.out, self.columns, self.enabled = out, list(columns), enabled
-        self.interval = self.PRINT_SECONDS if interval is None else interval
-        self._printed = -math.inf
         self._header = False
-        self._pending: Any = None
 
     def _line(self, cells: Sequence[str], style: str = "") -> Text:
         text = Text(" ".join(cell.rjust(column.width) for cell, column in zip(cells, self.columns)),
@@ -94,23 +86,10 @@ class ProgressLog(Sink):
     def row(self, row: Any) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if now - self._printed < self.interval:
-            self._pending = row
-            return
-        self._print(row)
-        self._printed = now
-
-    def _print(self, row: Any) -> None:
         if not self._header:
             self.out.print(self._line([c.title for c in self.columns], "bold"), crop=False)
             self._header = True
         self.out.print(self._line([c.cell(row) for c in self.columns]), crop=False)
-        self._pending = None
-
-    def close(self) -> None:
-        if self._pending is not None:
-            self._print(self._pending)
 
 
 def descent_summary(result: DescentResult) -> RenderableType:
