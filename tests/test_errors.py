@@ -392,6 +392,12 @@ def test_a_file_with_a_byte_order_mark_reads_as_text(tmp_path: Path) -> None:
     (["grad", "sin(x)", "--zz", "--x", "1"], "--zz needs a value: --zz VALUE"),
     (["grad", "x^2", "x=0"], "unexpected argument 'x=0': give a variable's value as an option: --x 0"),
     (["fit", "a*x", "--a", "1", "-m", "adam"], "no such option: -m"),
+    (["descend", "x^2", "--x", "1", "--steps", "1.5"],
+     "Invalid value for '--steps': '1.5' is not a whole number"),
+    (["descend", "x^2", "--x", "1", "--steps", "inf"], "'inf' is not a whole number"),
+    (["check", "x^2", "--points", "0"], "Invalid value for '--points': 0 is below 1, the least it may be"),
+    (["minimize", "x^2", "--x", "1", "--max-iter", "-1e3"], "-1e3 is below 0"),
+    (["fit", "a*x", "--a", "1", "--batch-size", "ten"], "'ten' is not a whole number"),
     (["hessian", "x*y", "--x", "1", "y=-2"], "give a variable's value as an option: --y -2"),
     (["grad", "x", "+", "y", "--x", "1", "--y", "2"],
      'unexpected argument(s) after the expression: + y; quote an expression that has spaces: "x + y"'),
@@ -443,3 +449,11 @@ def test_what_adcli_writes_it_reads_back() -> None:
 def test_a_long_caret_span_ends_where_the_shown_window_ends() -> None:
     marked = caret("x+" * 200, 0, 400).splitlines()
     assert len(marked[1]) <= len(marked[0])
+
+
+@pytest.mark.parametrize("spelled", ["1000", "1e3", "1_000", "1.0e3", "1000.0"])
+def test_a_count_may_be_written_in_float_notation(spelled: str) -> None:
+    result = run("descend", "x^2", "--x", "1", "--steps", spelled, "--every", "5e2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["steps"] == 1000
+

@@ -16,6 +16,7 @@ from .options import (
     Wrt,
     assignments,
     read_program,
+    whole,
 )
 
 
@@ -62,7 +63,7 @@ def check(
         "--atol", min=0.0, metavar="TOL", show_default=False,
         help="Absolute tolerance, for derivatives near 0. Default: 1e-08.")] = None,
     points: Annotated[Optional[int], typer.Option(
-        "--points", min=1, metavar="N", show_default=False,
+        "--points", parser=whole(1), metavar="N", show_default=False,
         help="Check at N random points: variables given stay fixed, the others are drawn "
         "uniformly from --range. The worst point is reported first.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random points.")] = 0,

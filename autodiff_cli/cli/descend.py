@@ -20,6 +20,7 @@ from .options import (
     Var,
     assignments,
     read_program,
+    whole,
 )
 
 
@@ -33,7 +34,8 @@ def descend(
     optimizer: Annotated[str, typer.Option(
         "--optimizer", "-O", help="sgd, momentum, nesterov, adam, rmsprop or adagrad.")] = "sgd",
     lr: Lr = None,
-    steps: Annotated[int, typer.Option("--steps", min=0, help="The most steps to take.")] = 1000,
+    steps: Annotated[int, typer.Option(
+        "--steps", parser=whole(0), metavar="N", help="The most steps to take (1e6 is a count too).")] = 1000,
     momentum: Momentum = None,
     beta1: Beta1 = None,
     beta2: Beta2 = None,
@@ -54,7 +56,8 @@ def descend(
     init: Annotated[Optional[str], typer.Option(
         "--init", metavar="VALUE", help="Start value for variables not given one.")] = None,
     every: Annotated[Optional[int], typer.Option(
-        "--every", min=1, metavar="K", help="A progress row every K steps (default: ~20 rows).")] = None,
+        "--every", parser=whole(1), metavar="K",
+        help="A progress row every K steps (default: ~20 rows).")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE", help="Write every step to FILE: .csv or .jsonl.")] = None,
     plot: Annotated[Optional[str], typer.Option(

@@ -20,6 +20,7 @@ from .options import (
     assignments,
     hyper_parameters,
     read_program,
+    whole,
 )
 
 FIT_HELP = (
@@ -101,13 +102,16 @@ def fit(
     lr_decay: LrDecay = None,
     eps: Eps = None,
     epochs: Annotated[
-        int, typer.Option("--epochs", min=0, help="Descent optimizers: passes over the data.")
+        int,
+        typer.Option(
+            "--epochs", parser=whole(0), metavar="N", help="Descent optimizers: passes over the data."
+        ),
     ] = 1000,
     batch_size: Annotated[
         Optional[int],
         typer.Option(
             "--batch-size",
-            min=1,
+            parser=whole(1),
             metavar="N",
             show_default=False,
             help="Mini-batches of N rows, streamed from the file (shuffled within each block of rows read); "
@@ -191,7 +195,9 @@ def fit(
     ] = "auto",
     every: Annotated[
         Optional[int],
-        typer.Option("--every", min=1, metavar="K", help="A progress row every K iterations or epochs."),
+        typer.Option(
+            "--every", parser=whole(1), metavar="K", help="A progress row every K iterations or epochs."
+        ),
     ] = None,
     output: Annotated[
         Optional[str],

@@ -14,6 +14,7 @@ from .options import (
     Var,
     assignments,
     read_program,
+    whole,
 )
 
 
@@ -40,7 +41,7 @@ def minimize(
         "--ftol", help="Converged when two steps in a row change f by at most this fraction "
         "(default 1e-14).")] = None,
     max_iter: Annotated[Optional[int], typer.Option(
-        "--max-iter", min=0, help="The most iterations (default 1000).")] = None,
+        "--max-iter", parser=whole(0), metavar="N", help="The most iterations (default 1000).")] = None,
     history: Annotated[Optional[int], typer.Option(
         "--history", min=1, help="lbfgs: how many steps it remembers (default 10).")] = None,
     c1: Annotated[Optional[float], typer.Option(

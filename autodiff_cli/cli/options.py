@@ -9,6 +9,33 @@ import typer
 from ..errors import AdcliError, InputFileError, VariableError
 from .core import ASSIGNMENTS
 
+
+def whole(least: int) -> Any:
+    """A parser of counts (``--steps``, ``--points``, ...): whole numbers written as integers
+    or in float notation (``1e6``, ``2.5e3``), with ``_`` between digits, at least ``least``."""
+
+    def parse(text: Any) -> int:
+        if isinstance(text, int):
+            number = text
+        else:
+            spelled = str(text).strip().replace("_", "")
+            try:
+                number = int(spelled)
+            except ValueError:
+                try:
+                    value = float(spelled)
+                except ValueError:
+                    raise typer.BadParameter(f"{text!r} is not a whole number") from None
+                if not value.is_integer():
+                    raise typer.BadParameter(f"{text!r} is not a whole number") from None
+                number = int(value)
+        if number < least:
+            raise typer.BadParameter(f"{text} is below {least}, the least it may be")
+        return number
+
+    return parse
+
+
 Expression = Annotated[Optional[str], typer.Argument(
     metavar="EXPR", show_default=False,
     help="The expression or program; - reads it from standard input.")]
