@@ -487,3 +487,18 @@ def test_nan_start_is_an_error(tmp_path: Path) -> None:
     data = exponential(tmp_path, 10)
     out = cli("log(a - x)", "--data", str(data), "--a", "0")
     assert out.exit_code == 2 and "not finite at the start" in out.output
+
+
+def test_a_descent_s_first_row_has_the_start_s_gradient(tmp_path: Path) -> None:
+    """Row 0 of a full-batch descent shows the gradient at the start, not nan: for mse of
+    a*x + b at a = b = 0, (-2 mean(x*y), -2 mean(y))."""
+    xs = [float(i) for i in range(10)]
+    ys = [2 * x + 1 for x in xs]
+    data = write(tmp_path / "line.csv", ["x", "y"], [[x, y] for x, y in zip(xs, ys)])
+    trajectory = tmp_path / "run.csv"
+    result = CliRunner().invoke(app, ["fit", "a*x + b", "--data", str(data), "--a", "0", "--b", "0",
+                                      "-O", "adam", "--epochs", "3", "--output", str(trajectory), "--json"])
+    assert result.exit_code == 0, result.output
+    first = next(csv.DictReader(trajectory.open()))
+    want = math.hypot(-2 * sum(x * y for x, y in zip(xs, ys)) / 10, -2 * sum(ys) / 10)
+    assert float(first["grad_norm"]) == pytest.approx(want, rel=1e-12)

@@ -90,9 +90,10 @@ class GradientFit(FitMethod):
             self.check_stream()
         evaluator = self.evaluator
         first = self._full_loss()
+        self.grad_norm = self._full_gradient_norm()
         self.losses.append(first)
-        yield self.row(0, first, math.nan, self.step_size, self.x, self._validation_now())
-        self.record(0, first, math.nan, self.x)
+        yield self.row(0, first, self.grad_norm, self.step_size, self.x, self._validation_now())
+        self.record(0, first, self.grad_norm, self.x)
         reason = "epochs"
         last_yield = time.perf_counter()
         while self.epoch < epochs:
@@ -160,6 +161,20 @@ class GradientFit(FitMethod):
             with np.errstate(all="ignore"):
                 return self.evaluator.mean_loss(self.problem.rows, self.x, self.config.l2)
         return math.nan
+
+    def _full_gradient_norm(self) -> float:
+        """The norm of the whole data's gradient at the start (as a step would take it, with
+        l2); unknown (nan) for a file streamed in batches, which has not been read yet."""
+        import numpy as np
+
+        if self.problem.rows is None:
+            return math.nan
+        with np.errstate(all="ignore"):
+            _values, grads = self.evaluator.loss(self.problem.rows, self.x)
+        g = np.array([float(np.mean(v)) for v in grads])
+        if self.config.l2:
+            g += 2.0 * self.config.l2 * self.x
+        return float(np.sqrt(g @ g))
 
     def _result(self, reason: str, summarize: bool = True) -> FitResult:
         import numpy as np
