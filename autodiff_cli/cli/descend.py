@@ -13,13 +13,17 @@ from .options import (
     Eps,
     Expression,
     File,
+    Fix,
+    Init,
     Json,
     Lr,
     LrDecay,
     Momentum,
+    Quiet,
     Var,
-    assignments,
+    hyper_parameters,
     read_program,
+    start_of,
     whole,
 )
 
@@ -51,10 +55,8 @@ def descend(
         "--tol", min=0.0, help="Stop when the gradient norm falls below this (0: never).")] = 1e-8,
     ftol: Annotated[float, typer.Option(
         "--ftol", min=0.0, help="Stop when the loss changes by less than this in a step.")] = 0.0,
-    fix: Annotated[Optional[list[str]], typer.Option(
-        "--fix", metavar="X,Y", help="Hold these variables constant.")] = None,
-    init: Annotated[Optional[str], typer.Option(
-        "--init", metavar="VALUE", help="Start value for variables not given one.")] = None,
+    fix: Fix = None,
+    init: Init = None,
     every: Annotated[Optional[int], typer.Option(
         "--every", parser=whole(1), metavar="K",
         help="A progress row every K steps (default: ~20 rows).")] = None,
@@ -64,14 +66,12 @@ def descend(
         "--plot", metavar="FILE", help="Draw the loss curve, and the path on a contour map for "
         "two variables, to FILE (.png, .svg, .pdf; needs the plot extra).")] = None,
     json: Json = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Minimize an expression by gradient descent, with a live progress table.
 
     Example:  adcli descend "(1-x)^2 + 100*(y-x^2)^2" --x -1.5 --y 2 --lr 1e-3 --steps 20000
     """
-    from ..language.inputs import check_names, comma_list, resolve_point
-    from ..language.parser import parse_constant
     from ..optimize.descent import DescentConfig, descend
     from ..optimize.outputs import output_sinks, record_every
     from ..render.console import console, show
@@ -79,15 +79,9 @@ def descend(
     from ..render.json import descent_json
 
     program = read_program(ctx, expression, file)
-    default = parse_constant(init, "--init") if init is not None else None
-    start = resolve_point(program.variables, assignments(ctx, var), default,
-                          "; or give every variable without one a start value with --init VALUE")
-    fixed = comma_list(fix)
-    check_names(fixed, program.variables, "fixed")
-    free = tuple(n for n in program.variables if n not in fixed)
-    hyper = {name: value for name, value in (("lr", lr), ("momentum", momentum), ("beta1", beta1),
-             ("beta2", beta2), ("alpha", alpha), ("lr_decay", lr_decay), ("eps", eps))
-             if value is not None}
+    start, fixed, free = start_of(ctx, program, var, init, fix)
+    hyper = hyper_parameters(lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, alpha=alpha,
+                             lr_decay=lr_decay, eps=eps)
     config = DescentConfig(optimizer=optimizer, hyper=hyper, steps=steps, tol=tol, ftol=ftol,
                            maximize=maximize, clip=clip, line_search=line_search, every=every,
                            record=record_every(output, plot, steps))

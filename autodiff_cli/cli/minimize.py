@@ -10,10 +10,13 @@ from .options import (
     VARIABLES_HELP,
     Expression,
     File,
+    Fix,
+    Init,
     Json,
+    Quiet,
     Var,
-    assignments,
     read_program,
+    start_of,
     whole,
 )
 
@@ -52,17 +55,15 @@ def minimize(
         "--radius", help="newton, newton-cg: the first trust radius (default: the length of the "
         "Newton step where the Hessian is positive definite, else of the Cauchy step).")] = None,
     maximize: Annotated[bool, typer.Option("--maximize", help="Find a maximum instead.")] = False,
-    fix: Annotated[Optional[list[str]], typer.Option(
-        "--fix", metavar="X,Y", help="Hold these variables constant.")] = None,
-    init: Annotated[Optional[str], typer.Option(
-        "--init", metavar="VALUE", help="Start value for variables not given one.")] = None,
+    fix: Fix = None,
+    init: Init = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE", help="Write every iteration to FILE: .csv or .jsonl.")] = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="FILE", help="Draw f per iteration, and the path on a contour map for "
         "two variables, to FILE (.png, .svg, .pdf; needs the plot extra).")] = None,
     json: Json = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Find a minimum in tens of steps with exact derivatives; say what kind of point it is.
 
@@ -70,8 +71,6 @@ def minimize(
 
     Example:  adcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1
     """
-    from ..language.inputs import check_names, comma_list, resolve_point
-    from ..language.parser import parse_constant
     from ..optimize import minimize as library
     from ..optimize.bounds import resolve_bounds
     from ..optimize.outputs import output_sinks, record_every
@@ -81,12 +80,7 @@ def minimize(
     from ..render.minimize import minimize_columns, minimize_summary
 
     program = read_program(ctx, expression, file)
-    default = parse_constant(init, "--init") if init is not None else None
-    start = resolve_point(program.variables, assignments(ctx, var), default,
-                          "; or give every variable without one a start value with --init VALUE")
-    fixed = comma_list(fix)
-    check_names(fixed, program.variables, "fixed")
-    free = tuple(n for n in program.variables if n not in fixed)
+    start, fixed, free = start_of(ctx, program, var, init, fix)
     steps = library.MAX_ITER if max_iter is None else max_iter
     config = library.MinimizeConfig(
         method=method, maximize=maximize, radius=radius, max_iter=steps,

@@ -67,6 +67,14 @@ Eps = Annotated[Optional[float], typer.Option(
     "--eps", min=0.0, help="adam, rmsprop, adagrad: ε added to the denominator.")]
 
 
+# What the iterative commands (descend, minimize) share.
+Fix = Annotated[Optional[list[str]], typer.Option(
+    "--fix", metavar="X,Y", help="Hold these variables constant.")]
+Init = Annotated[Optional[str], typer.Option(
+    "--init", metavar="VALUE", help="Start value for variables not given one.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")]
+
+
 def hyper_parameters(**values: Optional[float]) -> dict[str, float]:
     """The optimizer settings given (lr, momentum, ...), without the ones left at None."""
     return {name: value for name, value in values.items() if value is not None}
@@ -199,6 +207,21 @@ def read_program(ctx: typer.Context, expression: str | None, file: str | None) -
     from ..language.parser import parse
 
     return parse(read_expression(expression, file, input_limit(ctx)))
+
+
+def start_of(ctx: typer.Context, program: Any, var: list[str] | None, init: str | None,
+             fix: list[str] | None) -> tuple[dict[str, float], tuple[str, ...], tuple[str, ...]]:
+    """Where an iterative command starts (``--NAME VALUE``, ``--var``, ``--init`` for the
+    rest), the variables it holds (``--fix``) and those it moves."""
+    from ..language.inputs import check_names, comma_list, resolve_point
+    from ..language.parser import parse_constant
+
+    default = parse_constant(init, "--init") if init is not None else None
+    start = resolve_point(program.variables, assignments(ctx, var), default,
+                          "; or give every variable without one a start value with --init VALUE")
+    fixed = comma_list(fix)
+    check_names(fixed, program.variables, "fixed")
+    return start, tuple(fixed), tuple(n for n in program.variables if n not in fixed)
 
 
 def program_at(ctx: typer.Context, expression: str | None, file: str | None,

@@ -54,11 +54,17 @@ def descent_columns(variables: Sequence[str], width: int) -> list[Column]:
                Column("loss", 12, lambda row: short(row.loss)),
                Column("‖grad‖", 12, lambda row: short(row.grad_norm)),
                Column("step size", 10, lambda row: short(row.step_size))]
+    return with_coordinates(columns, variables, width)
+
+
+def with_coordinates(columns: list[Column], names: Sequence[str], width: int) -> list[Column]:
+    """``columns``, then a column for each of ``names`` (the row's ``point``) while they fit
+    in ``width``: the progress logs of descend, minimize and fit."""
     used = sum(c.width + 1 for c in columns)
-    for name in variables:
+    for name in names:
         if used + 13 > width:
             break
-        columns.append(Column(name, 12, _coordinate(name)))
+        columns.append(Column(name[:12], 12, _coordinate(name)))
         used += 13
     return columns
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..errors import command_line_spelling
 from .console import number, short, title_line
-from .descent import Column, sparkline
+from .descent import Column, sparkline, with_coordinates
 
 if TYPE_CHECKING:
     from ..fit.result import FitResult
@@ -37,17 +37,7 @@ def fit_columns(params: Sequence[str], width: int, *, method: str, validation: b
     ]
     if validation:
         columns.append(Column("held-out", 12, lambda row: short(row.validation)))
-    used = sum(c.width + 1 for c in columns)
-    for name in params:
-        if used + 13 > width:
-            break
-        columns.append(Column(name[:12], 12, _parameter(name)))
-        used += 13
-    return columns
-
-
-def _parameter(name: str) -> Any:
-    return lambda row: short(row.point[name])
+    return with_coordinates(columns, params, width)
 
 
 def _percent(value: float) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ..errors import command_line_spelling
 from .console import number, point_text, short
-from .descent import Column
+from .descent import Column, with_coordinates
 
 if TYPE_CHECKING:
     from ..optimize.minimize import MinimizeResult
@@ -29,17 +29,7 @@ def minimize_columns(method: str, variables: Sequence[str], width: int) -> list[
                Column("radius" if method in TRUST_REGION else "α", 8,
                       lambda row: "" if row.radius != row.radius else f"{row.radius:.3g}"),
                Column("evals", 5, lambda row: str(row.evaluations))]
-    used = sum(c.width + 1 for c in columns)
-    for name in variables:
-        if used + 13 > width:
-            break
-        columns.append(Column(name, 12, _coordinate(name)))
-        used += 13
-    return columns
-
-
-def _coordinate(name: str) -> Callable[[Any], str]:
-    return lambda row: short(row.point[name])
+    return with_coordinates(columns, variables, width)
 
 
 SHOWN = 8
