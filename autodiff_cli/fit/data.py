@@ -235,21 +235,27 @@ def _parse_pyarrow(source: Source, block: Block, names: Sequence[str]) -> dict[s
     return columns
 
 
-def _parse_numpy(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
+def _load_text(source: Source, text: str, names: Sequence[str], dtype: Any) -> Any:
+    """NumPy's reader over a block's text: the named columns, as a two-dimensional array."""
     import numpy as np
 
-    use = [source.columns.index(name) for name in names]
-    text = block.data.decode("utf-8")
-    values = np.loadtxt(
+    return np.loadtxt(
         io.StringIO(text),
         delimiter=source.delimiter,
-        usecols=use,
-        dtype=np.float64,
+        usecols=[source.columns.index(name) for name in names],
+        dtype=dtype,
         ndmin=2,
         quotechar='"',
         comments=None,
     )
-    if values.shape[1] != len(use):
+
+
+def _parse_numpy(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
+    import numpy as np
+
+    text = block.data.decode("utf-8")
+    values = _load_text(source, text, names, np.float64)
+    if values.shape[1] != len(names):
         raise ValueError("ragged")
     # loadtxt reads only the columns it is asked for: a short or long line elsewhere would
     # pass unnoticed, so the field count is checked here (cheaply, on the whole block).
@@ -417,15 +423,7 @@ def _parse_precise(source: Source, block: Block, names: Sequence[str]) -> dict[s
     use = [source.columns.index(name) for name in names]
     text = block.data.decode("utf-8")
     try:
-        values = np.loadtxt(
-            io.StringIO(text),
-            delimiter=source.delimiter,
-            usecols=use,
-            dtype=np.longdouble,
-            ndmin=2,
-            quotechar='"',
-            comments=None,
-        )
+        values = _load_text(source, text, names, np.longdouble)
         return {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(names)}
     except ValueError:  # empty cells: by way of Python's csv module
         cells: list[list[str]] = [[] for _ in names]
