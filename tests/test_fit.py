@@ -6,6 +6,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,8 +50,26 @@ def exponential(tmp_path: Path, n: int = 200, noise: float = 0.01, seed: int = 0
     return write(tmp_path / "exp.csv", ["x", "y"], [[float(a), float(b)] for a, b in zip(x, y)])
 
 
-def cli(*args: str) -> object:
+def cli(*args: str) -> Any:
     return runner.invoke(app, ["fit", *args])
+
+
+def perceptron(*args: str) -> Any:
+    """fit's run on the two clusters of examples/perceptron.csv, by Adam from zero."""
+    return cli(
+        "sigmoid(w1*x1 + w2*x2 + b)",
+        "--data",
+        str(EXAMPLES / "perceptron.csv"),
+        "--loss",
+        "bce",
+        "--init",
+        "0",
+        "-O",
+        "adam",
+        "--lr",
+        "0.1",
+        *args,
+    )
 
 
 # ---------------------------------------------------------------- least squares
@@ -324,26 +343,7 @@ def test_cli_report_and_json(tmp_path: Path) -> None:
 
 
 def test_cli_classification_json_has_accuracy(tmp_path: Path) -> None:
-    out = runner.invoke(
-        app,
-        [
-            "fit",
-            "sigmoid(w1*x1 + w2*x2 + b)",
-            "--data",
-            str(EXAMPLES / "perceptron.csv"),
-            "--loss",
-            "bce",
-            "--init",
-            "0",
-            "-O",
-            "adam",
-            "--lr",
-            "0.1",
-            "--epochs",
-            "300",
-            "--json",
-        ],
-    )
+    out = perceptron("--epochs", "300", "--json")
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["accuracy"] == 1.0 and data["confusion"]["fp"] == 0
@@ -402,28 +402,7 @@ def test_cli_plot_draws(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert picture.stat().st_size > 10_000
     boundary = tmp_path / "boundary.png"
-    out = runner.invoke(
-        app,
-        [
-            "fit",
-            "sigmoid(w1*x1 + w2*x2 + b)",
-            "--data",
-            str(EXAMPLES / "perceptron.csv"),
-            "--loss",
-            "bce",
-            "--init",
-            "0",
-            "-O",
-            "adam",
-            "--lr",
-            "0.1",
-            "--epochs",
-            "50",
-            "--plot",
-            str(boundary),
-            "-q",
-        ],
-    )
+    out = perceptron("--epochs", "50", "--plot", str(boundary), "-q")
     assert out.exit_code == 0, out.output
     assert boundary.stat().st_size > 10_000
 
