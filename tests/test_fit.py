@@ -481,3 +481,31 @@ def test_a_descent_s_first_row_has_the_start_s_gradient(tmp_path: Path) -> None:
     first = next(csv.DictReader(trajectory.open()))
     want = math.hypot(-2 * sum(x * y for x, y in zip(xs, ys)) / 10, -2 * sum(ys) / 10)
     assert float(first["grad_norm"]) == pytest.approx(want, rel=1e-12)
+
+
+def test_least_squares_log_shows_the_iterations_minimize_shows() -> None:
+    """Levenberg–Marquardt's rows: each of the first ten iterations, every tenth up to 100,
+    every hundredth after, and the last (MGH09 takes over 300 iterations); --every K instead."""
+    from autodiff_cli.optimize.run import Sink
+
+    class Rows(Sink):
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+
+        def row(self, row: Any) -> None:
+            self.steps.append(row.step)
+
+    model = "b1*(x^2+x*b2) / (x^2+x*b3+b4)"
+    data = EXAMPLES / "mgh09.csv"
+    start = {"b1": 25.0, "b2": 39.0, "b3": 41.5, "b4": 39.0}
+    shown = Rows()
+    result = fit(model, data, sinks=[shown], **start)
+    assert result.iterations > 300
+    assert shown.steps[:11] == list(range(11)) and shown.steps[-1] == result.iterations
+    middle = shown.steps[11:-1]
+    # (a row at least every second may add others on a slow machine)
+    assert {10 * k for k in range(2, 10)} | {100, 200, 300} <= set(middle)
+    assert len(middle) < 30
+    chosen = Rows()
+    result = fit(model, data, sinks=[chosen], config=FitConfig(every=50), **start)
+    assert [k for k in chosen.steps if k != result.iterations] == list(range(0, result.iterations, 50))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..optimize.loop import Row
+from ..optimize.run import row_due
 from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
 from .model import FitError
 from .problem import Problem
@@ -97,7 +98,6 @@ class LeastSquaresFit(FitMethod):
             xtol=self.config.xtol,
             gtol=self.config.gtol,
         )
-        every = self.every(min(self.config.iterations, 50))
         start = self.x.copy()
         best: tuple[float, Any, str] | None = None
         warnings: list[str] = []
@@ -130,7 +130,7 @@ class LeastSquaresFit(FitMethod):
                 self.evaluations = base_evaluations + item.evaluations
                 self.x = item.x
                 self.record(self.iteration, item.rss, item.grad_norm, item.x)
-                if item.iteration % every == 0 or item.iteration == 0:
+                if row_due(item.iteration, self.config.every, time.perf_counter() - last_row):
                     last_row = time.perf_counter()
                     self.losses.append(item.rss)
                     yield self.row(self.iteration, item.rss, item.grad_norm, item.par, item.x)

@@ -29,6 +29,22 @@ ResultT = TypeVar("ResultT", covariant=True)
 R = TypeVar("R")
 
 
+ROW_SECONDS = 1.0
+"""An iterative method's progress row at least this often, whatever its schedule says."""
+
+
+def row_due(iteration: int, every: int | None, since_row: float) -> bool:
+    """Whether an iterative method (a minimizer, a least-squares fit) shows iteration
+    ``iteration`` in its progress log: every ``every``-th when chosen; else each of the first
+    ten, every tenth up to 100 and every hundredth after, as a log of tens to thousands of
+    iterations reads well, and at least every :data:`ROW_SECONDS` (``since_row``: the seconds
+    since the last row)."""
+    k = iteration
+    if every is not None:
+        return k % every == 0
+    return k < 10 or (k < 100 and k % 10 == 0) or k % 100 == 0 or since_row >= ROW_SECONDS
+
+
 class Method(Protocol[ResultT]):
     """What :func:`run` drives."""
 

@@ -22,7 +22,7 @@ from .bounds import Box
 from .linesearch import LineSearch, strong_wolfe
 from .minimize_result import METHODS, MinimizeConfig, MinimizeRow
 from .objective import Counted, Objective
-from .run import Record
+from .run import Record, row_due
 
 T = TypeVar("T")
 
@@ -83,9 +83,6 @@ class Search:
     """Minimizes ``objective`` over the variables ``names`` from ``x0`` inside the box of
     ``bounds``: iterate :meth:`progress` (or hand a subclass that makes a result to
     :func:`autodiff_cli.optimize.run.run`)."""
-
-    ROW_SECONDS = 1.0
-    """A progress row at least this often, whatever the schedule of rows says."""
 
     def __init__(self, objective: Objective, names: Sequence[str], x0: Sequence[float],
                  config: MinimizeConfig, bounds: Mapping[str, tuple[float, float]],
@@ -168,11 +165,7 @@ class Search:
                            self.at.radius, self.objective.counts["function"], self.point(self.x))
 
     def _row_due(self) -> bool:
-        k = self.iteration
-        if self.every is not None:
-            return k % self.every == 0
-        return (k < 10 or (k < 100 and k % 10 == 0) or k % 100 == 0
-                or time.perf_counter() - self._row_made >= self.ROW_SECONDS)
+        return row_due(self.iteration, self.every, time.perf_counter() - self._row_made)
 
     # -- convergence tests shared by the methods
     def converged(self, x_old: Any, f_old: float, limited: bool = False) -> str | None:
@@ -273,9 +266,8 @@ class Search:
 
     # -- the run
     def progress(self) -> Iterator[MinimizeRow | None]:
-        """Run the method: a row at the start, after each of the first ten iterations, every
-        tenth up to 100, every hundredth after (and at least every ROW_SECONDS), or every
-        ``every``-th; and at the end; None after the other iterations."""
+        """Run the method: a row at the start, at the iterations :func:`~.run.row_due` picks
+        and at the end; None after the other iterations."""
         import numpy as np
 
         from .newton import newton, newton_cg
