@@ -457,3 +457,33 @@ def test_a_count_may_be_written_in_float_notation(spelled: str) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["steps"] == 1000
 
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["gard", "x"], "error: No such command 'gard'. Did you mean 'grad'?\nTry 'adcli -h' for help."),
+        (["descend", "x^2", "--x", "1", "--steps", "-1"],
+         "error: Invalid value for '--steps': -1 is below 0, the least it may be\n"
+         "Try 'adcli descend -h' for help."),
+        (["check", "x^2", "--x", "1", "--method", "foo"],
+         "error: Invalid value for '--method': 'foo' is not one of 'central', 'forward', 'richardson'.\n"
+         "Try 'adcli check -h' for help."),
+        (["grad", "x^2", "--x", "1", "--jsn"],
+         "error: no such option: --jsn; did you mean --json?\nTry 'adcli grad -h' for help."),
+    ],
+)
+def test_usage_errors_print_as_adclis_own(args: list[str], message: str) -> None:
+    """A usage error that Typer finds reads as adcli's errors do: one 'error:' line on stderr,
+    a line on where to find help, exit status 2; no framed box (so a long message is not cut
+    into the box's width)."""
+    done = adcli_process(*args)
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().rstrip("\n") == message
+    assert "error: " in fails(*args)  # the same through Typer's test runner
+
+
+def test_no_arguments_prints_the_help_once() -> None:
+    done = adcli_process()
+    text = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 2 and text.count("Usage: adcli") == 1 and "error:" not in text

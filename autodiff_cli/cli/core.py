@@ -10,10 +10,11 @@ with the settings and variables they name spelled as options.
 annotation string of every command at each start, which costs start-up time.)
 """
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from ..errors import AdcliError, UnknownVariableError, command_line_spelling
@@ -167,7 +168,54 @@ def _quiet_stdout() -> None:
         pass
 
 
+_CLICK_ERROR: Any = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
+"""Click's base of usage errors (typer 0.28 carries its own copy of Click; earlier ones use Click)."""
+
+
+class AdcliGroup(TyperGroup):
+    """The app: a usage error that Typer finds (an unknown command, an option's value out of
+    its range, a bad choice) prints as adcli's own errors do, ``error: ...`` on stderr and exit
+    status 2, then where to find help; not in a framed box."""
+
+    def main(self, args: Optional[Sequence[str]] = None, prog_name: Optional[str] = None,
+             complete_var: Optional[str] = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        import sys
+
+        def run() -> Any:
+            return super(AdcliGroup, self).main(args, prog_name, complete_var, False,
+                                                windows_expand_args, **extra)
+
+        if not standalone_mode:
+            return run()
+        try:
+            # not standalone: an Exit comes back as its status, a usage error as itself
+            status = run()
+        except _CLICK_ERROR as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # (the help is its message, or printed)
+                if error.format_message().strip():
+                    typer.echo(error.format_message(), err=True)
+            else:
+                _usage_error(error.format_message(), getattr(error, "ctx", None))
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_error(message: str, ctx: Any) -> None:
+    from ..render.console import console, error_text
+
+    out = console(stderr=True)
+    out.print(error_text(message), soft_wrap=True)
+    if ctx is not None:
+        out.print(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", soft_wrap=True,
+                  markup=False, highlight=False)
+
+
 app = typer.Typer(
+    cls=AdcliGroup,
     name="adcli",
     help="Differentiate and optimize math expressions from the shell.\n\n"
          "Example:  adcli grad \"sin(x)+x*y\" --x 1 --y 2",
