@@ -487,3 +487,14 @@ def test_no_arguments_prints_the_help_once() -> None:
     done = adcli_process()
     text = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 2 and text.count("Usage: adcli") == 1 and "error:" not in text
+
+
+@pytest.mark.parametrize("args", [["minimize", "x^2", "--x", "0", "--fix", "a"],
+                                  ["minimize", "x^2", "--x", "0", "--bounds", "q=0:1"],
+                                  ["descend", "x^2", "--x", "1", "--fix", "gtl"]])
+def test_a_name_given_to_an_option_is_not_taken_for_a_mistyped_option(args: list[str]) -> None:
+    """'no such option: --a; did you mean ...?' only for a --NAME the user typed; a name that
+    --fix or --bounds gives is just not a variable."""
+    message = fails(*args)
+    assert "no such option" not in message
+    assert re.search(r"the expression has no variable '(a|q|gtl)' \(its variables: x\)", message)

@@ -91,7 +91,9 @@ class VariableCommand(TyperCommand):
             from ..render.console import console, error_text
 
             message = error.render(command_line_spelling)
-            if isinstance(error, UnknownVariableError):
+            given = {name for name, _ in ctx.meta.get(ASSIGNMENTS, ())}
+            if isinstance(error, UnknownVariableError) and error.name in given:
+                # given as --NAME VALUE: perhaps a mistyped option (not when --fix or --bounds named it)
                 typo = _not_an_option(f"--{error.name}", ctx.meta.get(OWN_OPTIONS, {}))
                 if typo:
                     message = f"{typo} (and the expression has no variable '{error.name}')"
