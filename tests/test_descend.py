@@ -349,6 +349,29 @@ def test_cli_output_csv_and_jsonl(tmp_path: object) -> None:
     assert len(lines) == 21 and set(lines[0]) == {"step", "loss", "grad_norm", "x", "y"}
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_trajectory_columns_of_variables_named_like_the_run_s(tmp_path: object, suffix: str) -> None:
+    """Variables named step, loss, grad_norm (and step_) keep their own columns: the run's are
+    not overwritten and no header names a column twice."""
+    import pathlib
+
+    path = pathlib.Path(str(tmp_path)) / f"run{suffix}"
+    out = runner.invoke(app, ["descend", "(step-1)^2 + (loss-2)^2 + grad_norm^2 + step_^2", "--init", "0",
+                              "--steps", "3", "--tol", "0", "--output", str(path)])
+    assert out.exit_code == 0, out.output
+    columns = ["step", "loss", "grad_norm", "step__", "loss_", "grad_norm_", "step_"]
+    if suffix == ".csv":
+        rows = list(csv.reader(path.open()))
+        assert rows[0] == columns
+        records = [dict(zip(columns, map(float, row))) for row in rows[1:]]
+    else:
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        assert list(records[0]) == columns
+    assert [r["step"] for r in records] == [0, 1, 2, 3]
+    assert records[0]["loss"] == 5.0 and records[0]["step__"] == 0.0
+    assert records[1]["step__"] == pytest.approx(0.002) and records[1]["loss_"] == pytest.approx(0.004)
+
+
 def test_cli_interrupt_prints_the_best_point_and_keeps_the_trajectory(
         tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     import pathlib

@@ -24,6 +24,25 @@ def check_trajectory_path(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+RUN_COLUMNS = ("step", "loss", "grad_norm")
+
+
+def trajectory_columns(variables: Sequence[str]) -> list[str]:
+    """The file's columns: the run's, then one per variable, named after it; a variable named
+    like a run column (``step``) gets a ``_`` at the end (``step_``), more while that is taken."""
+    taken = {*RUN_COLUMNS, *variables}
+    columns = list(RUN_COLUMNS)
+    for name in variables:
+        column = name
+        if name in RUN_COLUMNS:
+            column = name + "_"
+            while column in taken:
+                column += "_"
+            taken.add(column)
+        columns.append(column)
+    return columns
+
+
 class TrajectoryFile(Sink):
     """Appends (step, loss, grad_norm, variables...) rows and flushes after each batch, so an
     interrupted run keeps every step it computed.  The file is opened (and so checked) when
@@ -32,7 +51,7 @@ class TrajectoryFile(Sink):
     def __init__(self, path: str | Path, variables: Sequence[str]) -> None:
         self.path = Path(path)
         self.format = check_trajectory_path(path)
-        self.columns = ["step", "loss", "grad_norm", *variables]
+        self.columns = trajectory_columns(variables)
         try:
             self._file: IO[str] = open(self.path, "w", encoding="utf-8", newline="")
         except OSError as error:
