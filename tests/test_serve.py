@@ -9,6 +9,7 @@ nothing of its own.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import math
 import os
@@ -29,6 +30,7 @@ from typer.testing import CliRunner
 from autodiff_cli import computation_graph, grad, parse, trace
 from autodiff_cli.cli import app
 from autodiff_cli.errors import AdcliError
+from autodiff_cli.language.parser import parse_constant
 from autodiff_cli.optimize.descent import DescentConfig, descend
 from autodiff_cli.optimize.optimizers import OPTIMIZERS
 from autodiff_cli.render.json import graph_dict, jsonable, trace_dict
@@ -160,7 +162,8 @@ def test_a_query_string_does_not_change_the_file(server: tuple[str, int]) -> Non
 @pytest.mark.parametrize("host", [
     "evil.example:{port}", "attacker.localhost.example:{port}", "127.0.0.1.nip.io:{port}",
     "127.0.0.1:{other}", "localhost:{other}", "127.0.0.1", "10.0.0.1:{port}", "[::2]:{port}",
-    "", "127.0.0.1:{port}@evil.example",
+    "", "127.0.0.1:{port}@evil.example", "evil.example@127.0.0.1:{port}", "127.0.0.1:{port}/evil",
+    "127.0.0.1:{port}?x", "127.0.0.1:{port}#x", "127.0.0.1:+{port}",
 ])
 def test_a_request_naming_another_host_is_refused(server: tuple[str, int], host: str) -> None:
     header = host.format(port=server[1], other=server[1] + 1)
@@ -173,7 +176,8 @@ def test_a_request_naming_another_host_is_refused(server: tuple[str, int], host:
 
 
 def test_a_request_without_a_host_is_refused(server: tuple[str, int]) -> None:
-    assert error_of(send(server, "GET", "/", host=None), 403)["kind"] == "ForeignHost"
+    error = error_of(send(server, "GET", "/", host=None), 403)
+    assert error["kind"] == "ForeignHost" and "a request without a Host header" in error["message"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}"])
@@ -231,8 +235,37 @@ def test_a_body_that_is_not_a_json_object_is_refused(server: tuple[str, int], he
 
 def test_unknown_endpoints_and_methods(server: tuple[str, int]) -> None:
     assert error_of(post(server, "exec", {"expression": "x"}), 404)["kind"] == "NotFound"
-    assert send(server, "PUT", "/api/parse", b"{}", {"Content-Type": "application/json"})[0] == 501
-    assert send(server, "DELETE", "/")[0] == 501
+    for method, path in (("PUT", "/api/parse"), ("DELETE", "/"), ("OPTIONS", "/api/info"), ("PATCH", "/")):
+        status, headers, data = send(server, method, path, b"{}", {"Content-Type": "application/json"})
+        assert status == 405 and headers["allow"] == "GET, HEAD, POST"
+        assert data["error"]["kind"] == "MethodNotAllowed"
+    # ... after the same checks as every request
+    status, _, data = send(server, "PUT", "/", b"{}", {"Content-Type": "application/json"},
+                           host="evil.example:1")
+    assert status == 403 and data["error"]["kind"] == "ForeignHost"
+
+
+def test_a_request_target_must_be_a_path(server: tuple[str, int]) -> None:
+    """The absolute form (GET http://elsewhere/api/info) is a proxy's request, not the page's."""
+    error = error_of(send(server, "GET", "http://evil.example/api/info"), 400)
+    assert "ask for a path on this server" in error["message"]
+
+
+@pytest.mark.parametrize("length", ["+2", "2_0", " 2x", "-1", "0x13"])
+def test_a_content_length_must_be_digits(server: tuple[str, int], length: str) -> None:
+    status, _, _ = send(server, "POST", "/api/parse", b'{"expression": "x"}',
+                        {"Content-Type": "application/json", "Content-Length": length})
+    assert status == 411
+
+
+def test_two_content_lengths_are_refused(server: tuple[str, int]) -> None:
+    address, port = server
+    with socket.create_connection((address, port), timeout=10) as connection:
+        body = b'{"expression": "x"}'
+        connection.sendall(b"POST /api/parse HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                           b"Content-Length: 5\r\n\r\n%s" % (port, len(body), body))
+        assert connection.recv(100).startswith(b"HTTP/1.1 411")
 
 
 @pytest.mark.parametrize("name, data, fragment", [
@@ -371,6 +404,9 @@ def test_contour_is_the_compiled_function_on_a_grid(server: tuple[str, int]) -> 
                                               "y": "y", "x_range": [0, 1], "y_range": [0, 1],
                                               "size": LIMITS.grid + 1}))
     assert "between 2 and" in error["message"]
+    error = error_of(post(server, "contour", {"expression": "x+y", "point": {"x": 1, "y": 1}, "x": "x",
+                                              "y": "y", "x_range": [-1e308, 1e308], "y_range": [0, 1]}))
+    assert "'x_range' is too wide" in error["message"]
 
 
 ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
@@ -404,7 +440,34 @@ def test_a_run_ends_when_it_converges(server: tuple[str, int]) -> None:
     data = ok(post(server, "descend", {"expression": "(x-3)^2", "start": {"x": 0},
                                        "settings": {"lr": 0.5}, "steps": 1000}))
     assert data["finished"] and data["stop_reason"] == "converged" and data["point"] == {"x": 3.0}
-    assert len(data["records"]) <= LIMITS.records + 1
+    assert len(data["records"]) <= LIMITS.records
+
+
+@pytest.mark.parametrize("done, steps", [(0, 500), (0, 998), (0, 999), (0, 10_000), (7, 499), (1, 10_000)])
+def test_a_request_gets_at_most_the_records_the_limit_allows(server: tuple[str, int], done: int,
+                                                              steps: int) -> None:
+    data = ok(post(server, "descend", {"expression": "x^2", "start": {"x": 1}, "steps": steps,
+                                       "done": done, "tol": 0}))
+    kept = [r[0] for r in data["records"]]
+    assert len(kept) <= LIMITS.records and kept[-1] == done + steps and kept == sorted(set(kept))
+    assert kept[0] == (0 if done == 0 else kept[0]) and kept[0] >= done
+
+
+def test_a_run_that_stops_at_its_start_records_it_once(server: tuple[str, int]) -> None:
+    data = ok(post(server, "descend", {"expression": "x^2", "start": {"x": 0}, "steps": 5}))
+    assert data["records"] == [[0, 0.0, 0.0, 0.0]] and data["stop_reason"] == "converged"
+
+
+def test_values_are_parsed_within_the_page_s_limit(server: tuple[str, int]) -> None:
+    """A value may be a constant expression, with functions: one that doubles its body past the
+    page's node limit is refused at once, as an expression would be."""
+    names = "abcdfghjkmnqr"
+    lines = ["a(t)=t*t+t", *(f"{b}(t)={a}({a}(t))" for a, b in itertools.pairwise(names))]
+    value = ";".join([*lines, "r(1)"])
+    assert len(value) <= 200 and parse_constant(value) > 0  # (a constant, of 2^12 copies of a's body)
+    error = error_of(post(server, "evaluate", {"expression": "x", "point": {"x": value}}))
+    assert "is not a number or constant expression" in error["message"]
+    assert f"more than {LIMITS.nodes:,} nodes" in error["message"]
 
 
 # ---------------------------------------------------------------- bounded work
@@ -533,3 +596,25 @@ def test_a_port_in_use_is_an_error() -> None:
         result = CliRunner().invoke(app, ["serve", "--port", str(port), "--no-browser"])
     assert result.exit_code == 2 and f"cannot listen on 127.0.0.1 port {port}" in result.output
 
+
+
+def test_a_burst_of_requests_waits_for_a_slot_instead_of_being_reset(server: tuple[str, int]) -> None:
+    """A hundred requests at once: each is answered (200, or 503 after waiting for a slot),
+    none is reset by a full listen queue (the standard library's is 5)."""
+    count = 100
+    barrier = threading.Barrier(count)
+    statuses: list[int | str] = []
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            statuses.append(post(server, "evaluate", {"expression": "x*x", "point": {"x": 3}})[0])
+        except OSError as error:
+            statuses.append(type(error).__name__)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == count and set(statuses) <= {200, 503}, sorted(map(str, statuses))

@@ -80,14 +80,15 @@ _PLAIN_NUMBER = re.compile(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|nan)",
 adcli writes (JSON has no other way to say them) and so reads back as values."""
 
 
-def parse_constant(text: str, what: str = "value") -> float:
+def parse_constant(text: str, what: str = "value", *, max_nodes: int | None = None) -> float:
     """A number or constant expression given as a value, such as ``pi/4``, ``-1e-3`` or
-    ``inf``; ``what`` names the value in messages (marked with :func:`errors.option`)."""
+    ``inf``; ``what`` names the value in messages (marked with :func:`errors.option`);
+    ``max_nodes`` bounds its parse as :func:`parse`'s does."""
     if _PLAIN_NUMBER.fullmatch(text.strip()):
         return float(text)  # the common case, without a parse
 
     try:
-        program = parse(text)
+        program = parse(text, max_nodes=max_nodes)
     except AdcliError as error:
         reason = getattr(error, "reason", str(error))
         raise ValueInputError(f"{what}: {text!r} is not a number or constant expression ({reason})") \

@@ -147,6 +147,8 @@ class Descent(Outcome["DescentResult"]):
         self._prev = math.inf
         self._step_size = self.settings.get("lr", 0.0)
         self._steps = 0
+        self._handed = -1
+        """The last step whose record the run loop may have taken (it empties ``records``)."""
         self._losses: list[float] = []
         self._best: tuple[float, list[float]] | None = None
         self._last: tuple[tuple[float, ...], tuple[list[float], float, float]] | None = None
@@ -243,7 +245,7 @@ class Descent(Outcome["DescentResult"]):
         and Ctrl-C is noticed without losing more than a moment's work."""
         every = self.every()
         row = self._row()
-        yield row
+        yield self._handing(row)
         reason = "steps"
         if not -DIVERGENCE_LIMIT <= row.loss <= DIVERGENCE_LIMIT:
             reason = "diverged"
@@ -261,7 +263,7 @@ class Descent(Outcome["DescentResult"]):
                         budget = min(budget * 2, 1 << 24)
                     elif spent > self.CHUNK_SECONDS * 2:
                         budget = max(1, budget // 2)
-                    yield from made
+                    yield from map(self._handing, made)
                     continue
             n = min(every - self._steps % every, self.config.steps - self._steps, budget)
             started = time.perf_counter()
@@ -275,17 +277,24 @@ class Descent(Outcome["DescentResult"]):
                 reason = STATUS[status]
             if (status != RAN or self._steps % every == 0 or self._steps == self.config.steps
                     or time.perf_counter() - self._row_made >= self.ROW_SECONDS):
-                yield self._row()
+                yield self._handing(self._row())
             else:
                 point, loss, _ = self._evaluate(self._carried)
                 self._note_best(point, loss)
-                yield None
+                yield self._handing(None)
         self.result = self._result(reason)
         self._record_end()
 
+    def _handing(self, item: Row | None) -> Row | None:
+        """``item``, about to be yielded; the records so far may be taken then."""
+        if self.records:
+            self._handed = max(self._handed, int(self.records[-1][0]))
+        return item
+
     def _record_end(self) -> None:
         """Record the step the run stopped at, unless it is recorded already."""
-        if self.config.record and (not self.records or self.records[-1][0] < self._steps):
+        last = max(self._handed, int(self.records[-1][0]) if self.records else -1)
+        if self.config.record and last < self._steps:
             point, loss, norm = self._evaluate(self._carried)
             self.records.append((self._steps, loss, norm, *[point[i] for i in self._moving]))
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from .. import __version__
 from .. import expr as ast
-from ..errors import AdcliError, SourceError, line_and_column, python_spelling
+from ..errors import AdcliError, SourceError, line_and_column, python_spelling, variable
 from ..expr import Program
 from ..language.inputs import check_names, resolve_point
-from ..language.parser import parse
+from ..language.parser import parse, parse_constant
 from ..render.json import graph_dict, trace_dict
 
 
@@ -120,15 +120,18 @@ def program_of(data: Mapping[str, Any], limits: Limits = LIMITS) -> Program:
     return program
 
 
-def point_of(data: Mapping[str, Any], program: Program, name: str = "point") -> dict[str, float]:
+def point_of(data: Mapping[str, Any], program: Program, name: str = "point",
+             limits: Limits = LIMITS) -> dict[str, float]:
     """The request's values for the program's variables (numbers, or constant expressions as
-    text such as ``"pi/4"``), every variable given."""
-    given = field(data, name, dict, {})
+    text such as ``"pi/4"``, each parsed within the page's node limit), every variable given."""
+    given = dict(field(data, name, dict, {}))
     for key, value in given.items():
         if not isinstance(value, (int, float, str)) or isinstance(value, bool):
             raise RequestError(f"the value of '{key}' must be a number or text, not {_json_type(value)}")
-        if isinstance(value, str) and len(value) > 200:
-            raise RequestError(f"the value of '{key}' is too long ({len(value):,} characters)")
+        if isinstance(value, str):
+            if len(value) > 200:
+                raise RequestError(f"the value of '{key}' is too long ({len(value):,} characters)")
+            given[key] = parse_constant(value, variable(key), max_nodes=limits.nodes)
     return resolve_point(program.variables, given.items())
 
 
@@ -181,7 +184,7 @@ def evaluate(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]
     from ..engine.gradient import gradient_at
 
     program = program_of(data, limits)
-    point = point_of(data, program)
+    point = point_of(data, program, limits=limits)
     wrt = field(data, "wrt", (list, type(None)), None)
     if wrt is not None:
         if not all(isinstance(name, str) for name in wrt):
@@ -224,7 +227,7 @@ def trace(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
     from .page import page_layout
 
     program = program_of(data, limits)
-    point = point_of(data, program)
+    point = point_of(data, program, limits=limits)
     with_layout = field(data, "layout", bool, False)
     result, graph = gradient_at(program, point)
     view = build_graph_view(program, graph, result)
@@ -252,7 +255,7 @@ def svg(data: Mapping[str, Any], limits: Limits = LIMITS) -> str:
     from ..views.graph import graph_at
 
     program = program_of(data, limits)
-    return graph_svg(graph_at(program, point_of(data, program)))
+    return graph_svg(graph_at(program, point_of(data, program, limits=limits)))
 
 
 def contour(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
@@ -264,7 +267,7 @@ def contour(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
     from ..engine.compile import compile_program
 
     program = program_of(data, limits)
-    point = point_of(data, program)
+    point = point_of(data, program, limits=limits)
     names = [field(data, "x", str), field(data, "y", str)]
     check_names(names, program.variables, "an axis of the map")
     if names[0] == names[1]:
@@ -277,6 +280,8 @@ def contour(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
                                         and math.isfinite(b) for b in bounds)
                 or not bounds[0] < bounds[1]):
             raise RequestError(f"'{key}' must be [low, high], two finite numbers with low < high")
+        if not math.isfinite(float(bounds[1]) - float(bounds[0])):
+            raise RequestError(f"'{key}' is too wide: its width overflows float64 (at most about 1.8e308)")
         axes.append(np.linspace(float(bounds[0]), float(bounds[1]), size))
     xs, ys = np.meshgrid(axes[0], axes[1])
     columns = [xs if name == names[0] else ys if name == names[1] else np.full_like(xs, point[name])
@@ -306,7 +311,7 @@ def descend(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
     from ..optimize.run import Record, Sink
 
     program = program_of(data, limits)
-    start = point_of(data, program, "start")
+    start = point_of(data, program, "start", limits)
     optimizer = field(data, "optimizer", str, "sgd")
     if optimizer not in OPTIMIZERS:
         raise RequestError(f"unknown optimizer '{optimizer}'; choose from {', '.join(OPTIMIZERS)}")
@@ -335,7 +340,8 @@ def descend(data: Mapping[str, Any], limits: Limits = LIMITS) -> dict[str, Any]:
     tol = field(data, "tol", (int, float), 1e-8)
     if not (math.isfinite(tol) and tol >= 0):
         raise RequestError("'tol' must be a finite number, 0 or more")
-    stride = max(1, math.ceil(steps / limits.records))
+    # every stride-th step and the last: at most limits.records of them in any span of steps + 1
+    stride = max(1, math.ceil((steps + 1) / (limits.records - 1)))
 
     class Keep(Sink):
         """The run's steps after the first ``done`` (the loop records every ``stride``-th

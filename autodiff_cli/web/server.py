@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -74,6 +75,9 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = False  # a busy port is an error, never a shared one
+    # connections the kernel holds before they are accepted: the standard library's 5 resets
+    # a burst of requests instead of letting them wait for a slot (or get 503 Busy)
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, start: Mapping[str, Any] | None = None,
                  limits: Limits = LIMITS) -> None:
@@ -104,15 +108,12 @@ class Server(ThreadingHTTPServer):
         A DNS name other than localhost is refused whatever it resolves to: that is how a
         page from elsewhere would reach a local server (DNS rebinding).  Bound to loopback,
         only loopback addresses are accepted."""
-        if not header:
+        # exactly a name or address and the port, as browsers send it: nothing urlsplit would
+        # also read as a user (evil@127.0.0.1:port), a path or a query
+        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", header or "")
+        if match is None or int(match.group(2)) != self.port:
             return False
-        try:
-            parts = urlsplit(f"//{header}")
-            name, port = parts.hostname, parts.port
-        except ValueError:
-            return False
-        if name is None or port != self.port:
-            return False
+        name = match.group(1).strip("[]").lower()
         if is_loopback(name):
             return True
         if is_loopback(self.host):
@@ -177,10 +178,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def checked(self) -> bool:
         """Whether the request names this server and comes from its page; if not, refused."""
+        if not self.path.startswith("/"):  # the absolute form (http://elsewhere/...) is a proxy's
+            self.close_connection = True
+            self.refuse(HTTPStatus.BAD_REQUEST, "ask for a path on this server: /...")
+            return False
         host = self.headers.get("Host")
         if not self.server.allows_host(host):
             self.close_connection = True
-            self.refuse(HTTPStatus.FORBIDDEN, f"refused: the Host {host!r} is not this server's "
+            named = "a request without a Host header" if host is None else f"the Host {host!r}"
+            self.refuse(HTTPStatus.FORBIDDEN, f"refused: {named} is not this server's "
                         "(open the address adcli serve printed)", "ForeignHost")
             return False
         origin = self.headers.get("Origin")
@@ -209,6 +215,18 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(HTTPStatus.OK, body, content_type, extra)
 
     do_HEAD = do_GET
+
+    def not_allowed(self) -> None:
+        """PUT, DELETE, OPTIONS, PATCH: refused as JSON, after the same checks as the others."""
+        if not self.checked():
+            return
+        self.close_connection = True  # a body, if any, is not read
+        error = {"kind": "MethodNotAllowed",
+                 "message": f"{self.command} is not served: GET the page, POST to /api/"}
+        self.answer(HTTPStatus.METHOD_NOT_ALLOWED, to_json({"error": error}).encode("utf-8"),
+                    "application/json; charset=utf-8", {"Allow": "GET, HEAD, POST"})
+
+    do_PUT = do_DELETE = do_OPTIONS = do_PATCH = not_allowed
 
     def do_POST(self) -> None:
         if not self.checked():
@@ -258,11 +276,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.refuse(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length")
             return None
-        length_text = self.headers.get("Content-Length")
-        try:
-            length = int(length_text) if length_text is not None else -1
-        except ValueError:
-            length = -1
+        lengths = self.headers.get_all("Content-Length") or []
+        # digits only, and said once (int() would also take "+34" and "3_4")
+        length = int(lengths[0]) if len(lengths) == 1 and lengths[0].strip().isdigit() \
+            and lengths[0].strip().isascii() else -1
         if length < 0:
             self.close_connection = True
             self.refuse(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length")
