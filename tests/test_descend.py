@@ -588,3 +588,14 @@ def test_a_fast_run_logs_every_row_it_picks_in_a_terminal(command: list[str], tm
     steps = [int(line.split()[0]) for line in text.splitlines() if re.match(r"\s*\d+\s", line)]
     last = int(command[-1])
     assert steps == list(range(0, last + 1, last // 20)), text
+
+
+@pytest.mark.parametrize("args", [["x^2", "--x", "0"], ["x^2", "--x", "1", "--lr", "1e308"]])
+def test_a_run_that_stops_at_its_start_writes_step_0_once(tmp_path: object, args: list[str]) -> None:
+    """Converged at the start, or diverged on the first step: the trajectory is the start, once."""
+    import pathlib
+
+    path = pathlib.Path(str(tmp_path)) / "run.csv"
+    runner.invoke(app, ["descend", *args, "--output", str(path), "--quiet"])
+    rows = list(csv.reader(path.open()))
+    assert [row[0] for row in rows] == ["step", "0"]
