@@ -392,3 +392,13 @@ def test_random_programs_in_random_boxes_end_inside_without_error(data: st.DataO
                                                  bounds.get(n, (-math.inf, math.inf))[1]) for n in names])
     if math.isfinite(first) and result.stop_reason != "nonfinite":
         assert result.value <= first
+
+
+# ---------------------------------------------------------------- steep, flat and badly scaled
+
+
+@pytest.mark.parametrize("method", ["newton", "newton-cg"])
+def test_the_first_radius_of_a_steep_function_does_not_overflow(method: str) -> None:
+    """‖g‖³ and gᵀHg overflow at 1e110·x² from x = 5: the Cauchy length is ‖g‖/uᵀHu, u = g/‖g‖."""
+    result = minimize("1e110*x^2", method=method, x=5)
+    assert result.stop_reason == "gtol" and result.ok and result.point == {"x": 0.0}

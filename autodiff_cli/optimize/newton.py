@@ -47,7 +47,7 @@ def newton(s: Search) -> Generator[None, None, str]:
     if not s.begin(with_hessian=True):
         return "nonfinite"
     g = s.projected()
-    radius = _first_radius(s, g, lambda: s.h @ g, functools.partial(_newton_length, s))
+    radius = _first_radius(s, g, lambda v: s.h @ v, functools.partial(_newton_length, s))
     yield
     return (yield from _trust_region(s, radius, functools.partial(_exact_subproblem, s)))
 
@@ -56,24 +56,26 @@ def newton_cg(s: Search) -> Generator[None, None, str]:
     if not s.begin(with_hessian=False):
         return "nonfinite"
     g = s.projected()
-    radius = _first_radius(s, g, lambda: s.objective.product(s.x, g))
+    radius = _first_radius(s, g, lambda v: s.objective.product(s.x, v))
     yield
     return (yield from _trust_region(s, radius, functools.partial(_cg_subproblem, s)))
 
 
-def _first_radius(s: Search, g: Any, hg: Callable[[], Any],
+def _first_radius(s: Search, g: Any, hv: Callable[[Any], Any],
                   newton_length: Callable[[], float | None] | None = None) -> float:
     """The configured radius; by default one on the problem's own scale rather than a fixed
     1: the length of the Newton step where the Hessian is positive definite
     (``newton_length()``; so a quadratic is minimized in one step), else of the Cauchy step,
-    the minimizer of the model along -g, ‖g‖³/gᵀHg (``hg()`` is H·g), or ‖g‖ where the
-    curvature along g is not positive."""
+    the minimizer of the model along -g, ‖g‖/uᵀHu with u = g/‖g‖ (``hv(v)`` is H·v; the unit
+    vector keeps ‖g‖³ and gᵀHg from overflowing on a steep f), or ‖g‖ where the curvature
+    along g is not positive."""
     radius = s.config.radius
     if radius is None:
         radius = newton_length() if newton_length is not None else None
         if radius is None:
-            curvature, length = float(g @ hg()), norm(g)
-            radius = length ** 3 / curvature if curvature > 0.0 else length
+            length = norm(g)
+            curvature = float((g / length) @ hv(g / length)) if 0.0 < length < math.inf else math.nan
+            radius = length / curvature if curvature > 0.0 else length
         if not (math.isfinite(radius) and radius > 0.0):
             radius = 1.0
     s.at = s.at._replace(radius=radius)
