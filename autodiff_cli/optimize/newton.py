@@ -66,16 +66,23 @@ def _first_radius(s: Search, g: Any, hv: Callable[[Any], Any],
     """The configured radius; by default one on the problem's own scale rather than a fixed
     1: the length of the Newton step where the Hessian is positive definite
     (``newton_length()``; so a quadratic is minimized in one step), else of the Cauchy step,
-    the minimizer of the model along -g, ‖g‖/uᵀHu with u = g/‖g‖ (``hv(v)`` is H·v; the unit
-    vector keeps ‖g‖³ and gᵀHg from overflowing on a steep f), or ‖g‖ where the curvature
-    along g is not positive."""
+    the minimizer of the model along -g, ‖g‖³/gᵀHg (``hv(v)`` is H·v; on a steep f, where
+    those overflow, ‖g‖/uᵀHu with u = g/‖g‖), or ‖g‖ where the curvature along g is not
+    positive."""
     radius = s.config.radius
     if radius is None:
         radius = newton_length() if newton_length is not None else None
         if radius is None:
             length = norm(g)
-            curvature = float((g / length) @ hv(g / length)) if 0.0 < length < math.inf else math.nan
-            radius = length / curvature if curvature > 0.0 else length
+            curvature = float(g @ hv(g)) if length < 1e100 else math.inf
+            if math.isfinite(curvature):
+                radius = length ** 3 / curvature if curvature > 0.0 else length
+            elif 0.0 < length < math.inf:  # ‖g‖³ or gᵀHg overflows: along u = g/‖g‖ instead
+                unit = g / length
+                curvature = float(unit @ hv(unit))
+                radius = length / curvature if curvature > 0.0 else length
+            else:
+                radius = math.nan
         if not (math.isfinite(radius) and radius > 0.0):
             radius = 1.0
     s.at = s.at._replace(radius=radius)
