@@ -184,7 +184,7 @@ class Search:
         self._flat = self._flat + 1 if flat else 0
         if self._flat >= 2:
             return "ftol"
-        if config.xtol > 0.0 and _small_step(x_old, self.x, config.xtol):
+        if config.xtol > 0.0 and small_step(x_old, self.x, config.xtol):
             return "xtol"
         return None
 
@@ -310,7 +310,7 @@ class Search:
             self.finish("interrupted")
 
 
-def _small_step(before: Any, after: Any, xtol: float) -> bool:
+def small_step(before: Any, after: Any, xtol: float) -> bool:
     """Every variable moved by at most xtol times its size (so a variable of size 1e-5 is
     judged on its own scale, not against one of size 1e4)."""
     import numpy as np
@@ -318,4 +318,4 @@ def _small_step(before: Any, after: Any, xtol: float) -> bool:
     return bool(np.all(np.abs(after - before) <= xtol * np.maximum(np.abs(after), np.abs(before))))
 
 
-__all__ = ["DENSE_LIMIT", "At", "Search", "check_config", "finite", "norm"]
+__all__ = ["DENSE_LIMIT", "At", "Search", "check_config", "finite", "norm", "small_step"]
