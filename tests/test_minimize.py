@@ -448,3 +448,23 @@ def test_a_concave_f_is_walked_down_not_stalled_at_the_start(method: str,
     result = minimize("log(x)", method=method, bounds=bounds, x=0.5)
     assert result.iterations > 1 and result.point["x"] < 1e-10 and result.value < -20
     assert not result.ok and "minimum" not in result.classification
+
+
+def test_a_tiny_first_radius_grows_instead_of_claiming_convergence() -> None:
+    """--radius 1e-20: a step too short for f to show its gain says nothing of the model; the
+    region grows (it used to stop at once, 'converged to working precision', ‖g‖ = 233)."""
+    config = MinimizeConfig(radius=1e-20)
+    result, _ = minimize_program(parse(ROSENBROCK), {"x": -1.2, "y": 1.0}, config=config)
+    assert result.stop_reason == "gtol" and result.ok
+    assert abs(result.point["x"] - 1.0) <= 1e-8 and abs(result.point["y"] - 1.0) <= 1e-8
+
+
+@pytest.mark.parametrize("source", ["1e100*x^2+y^2", "1e200*(x^2+y^2)", "1e300*x^2+y^2",
+                                    "1e160*((x-1)^2+y^2)"])
+def test_newton_cg_on_badly_scaled_quadratics_reaches_the_minimum(source: str) -> None:
+    """CG's residual test is relative to ‖g‖, which the steep variable makes: before a
+    'precision' stop the subproblem is solved to the end (it stopped at y = 1 with ‖g‖ =
+    3e36); and r·r, overflowing at ‖g‖ = 1e200, is computed on g scaled by a power of 2."""
+    result = minimize(source, method="newton-cg", x=1, y=1)
+    assert result.stop_reason == "gtol" and result.ok
+    assert abs(result.point["y"]) <= 1e-8
