@@ -317,7 +317,7 @@ def test_records_and_rows() -> None:
 def test_unknown_method_and_bad_settings() -> None:
     with pytest.raises(AdcliError, match="unknown method 'sgd'; choose from newton, bfgs, lbfgs, newton-cg"):
         minimize("x^2", method="sgd", x=1)
-    with pytest.raises(AdcliError, match="'gtol' must be 0 or more"):
+    with pytest.raises(AdcliError, match="'gtol' must be a finite number, 0 or more"):
         minimize("x^2", gtol=-1, x=1)
     with pytest.raises(AdcliError, match="0 < 'c1' < 'c2' < 1"):
         run("x^2", {"x": 1.0}, c1=0.5, c2=0.1)
@@ -468,3 +468,13 @@ def test_newton_cg_on_badly_scaled_quadratics_reaches_the_minimum(source: str) -
     result = minimize(source, method="newton-cg", x=1, y=1)
     assert result.stop_reason == "gtol" and result.ok
     assert abs(result.point["y"]) <= 1e-8
+
+
+@pytest.mark.parametrize("setting", [{"xtol": 1e10}, {"ftol": 1e10}, {"gtol": 1e300}])
+def test_a_clearly_non_zero_gradient_is_no_minimum_whatever_the_tolerances(setting: dict[str, float]) -> None:
+    """A huge tolerance stops the run early; the point is then 'not a critical point' (the
+    hessian command's words), the message says so, and the result is not ok."""
+    result = minimize(ROSENBROCK, x=-1.2, y=1, **setting)  # type: ignore[arg-type]
+    assert result.converged and not result.ok and result.grad_norm > 1.0
+    assert result.classification == "not a critical point: the gradient is not zero"
+    assert result.message.endswith("; but the gradient is not small here: this is no minimum")

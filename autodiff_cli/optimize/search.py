@@ -67,8 +67,11 @@ def check_config(config: MinimizeConfig) -> None:
     if config.method not in METHODS:
         raise AdcliError(f"unknown method '{config.method}'; choose from {', '.join(METHODS)}")
     for name in ("gtol", "xtol", "ftol"):
-        if not getattr(config, name) >= 0.0:
-            raise AdcliError(f"{option(name)} must be 0 or more, not {getattr(config, name)!r}")
+        value = getattr(config, name)
+        if not (value >= 0.0 and math.isfinite(value)):
+            raise AdcliError(f"{option(name)} must be a finite number, 0 or more, not {value!r}"
+                             + (" (a tolerance of inf would call any point converged)"
+                                if value == math.inf else ""))
     if config.max_iter < 0:
         raise AdcliError(f"{option('max_iter')} must be 0 or more")
     if config.history < 1:
