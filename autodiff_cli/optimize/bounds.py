@@ -118,8 +118,11 @@ class Box:
     def start(self, x: Any) -> tuple[Any, list[str]]:
         """A start in the box: outside it, on its edge, with a note for each variable moved."""
         clipped = self.clip(x)
+        # (a start of nan stays nan, which is no move: the run stops as 'nonfinite' and says
+        # where the nan came from)
         notes = [f"{name} starts at {after!r}, its bound, not at {before!r}"
-                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist()) if before != after]
+                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist())
+                 if before != after and not (math.isnan(before) and math.isnan(after))]
         return clipped, notes
 
     def binding(self, x: Any, g: Any) -> Any:
@@ -164,13 +167,14 @@ class Box:
         return self.clip(moved)
 
     def active(self, x: Any) -> dict[str, str]:
-        """The variables at a bound: ``lower`` or ``upper`` (``fixed`` when the two are equal)."""
+        """The variables at a finite bound: ``lower`` or ``upper`` (``fixed`` when the two
+        are equal)."""
         found: dict[str, str] = {}
         for name, value, low, high in zip(self.names, x.tolist(), self.lower.tolist(), self.upper.tolist()):
             if low == high and value == low:
                 found[name] = "fixed"
-            elif value <= low:
+            elif value <= low and math.isfinite(low):  # (a start of -inf meets no bound)
                 found[name] = "lower"
-            elif value >= high:
+            elif value >= high and math.isfinite(high):
                 found[name] = "upper"
         return found

@@ -99,6 +99,8 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         gradient = dict(zip(self.free, (self.sign * self.g).tolist()))
         eigenvalues, definiteness, classification = self._classify(reason)
         message = STOP_REASONS[reason]
+        if reason == "unbounded" and self.config.maximize:  # the user's f, not the minimized -f
+            message = "f keeps rising along a direction: it looks unbounded above there"
         if reason == "nonfinite":
             where = self.program_objective.nonfinite(x)
             message += f"; the first came from {where}" if where else \
@@ -136,7 +138,9 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         x = self.x
         n = len(self.free)
         if reason == "unbounded":
-            return None, "not computed", "no minimum: f keeps falling along the run's last direction"
+            return None, "not computed", ("no maximum: f keeps rising along the run's last direction"
+                                          if self.config.maximize else
+                                          "no minimum: f keeps falling along the run's last direction")
         if not (math.isfinite(self.f) and finite(self.g)):
             return None, "undefined", "inconclusive: f or its gradient is not finite here"
         if n > CLASSIFY_LIMIT:
