@@ -5,6 +5,7 @@ a thousand variables."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -478,3 +479,31 @@ def test_a_clearly_non_zero_gradient_is_no_minimum_whatever_the_tolerances(setti
     assert result.converged and not result.ok and result.grad_norm > 1.0
     assert result.classification == "not a critical point: the gradient is not zero"
     assert result.message.endswith("; but the gradient is not small here: this is no minimum")
+
+
+def test_the_line_search_and_trust_region_settings_from_python() -> None:
+    """c1, c2 and radius are keywords of minimize(), as --c1, --c2, --radius are options."""
+    result = minimize(ROSENBROCK, method="bfgs", c1=1e-3, c2=0.5, x=-1.2, y=1)
+    assert result.ok and result.settings["c1"] == 1e-3 and result.settings["c2"] == 0.5
+    assert minimize(ROSENBROCK, radius=0.01, x=-1.2, y=1).settings["radius"] == 0.01
+    with pytest.raises(AdcliError, match="0 < 'c1' < 'c2' < 1"):
+        minimize("x^2", c1=0, x=1)
+
+
+@pytest.mark.parametrize("bounds, message", [
+    ({"x": (0,)}, "give the bounds as a pair (low, high)"), ({"x": 5}, "give the bounds as a pair"),
+    ({"x": ("a", 1)}, "not a constant"), ({"x": (None, 1)}, "the low end is not a number")])
+def test_malformed_bounds_from_python_are_the_librarys_errors(bounds: dict[str, object],
+                                                               message: str) -> None:
+    with pytest.raises(AdcliError, match=re.escape(message)):
+        minimize("x^2", bounds=bounds, x=1)  # type: ignore[arg-type]
+
+
+def test_bound_ends_as_texts_in_a_pair() -> None:
+    result = minimize("x^2", bounds={"x": ("pi/2", "inf")}, x=3)
+    assert result.point == {"x": math.pi / 2} and result.active_bounds == {"x": "lower"}
+
+
+def test_max_iter_must_be_whole() -> None:
+    with pytest.raises(AdcliError, match=re.escape("'max_iter' must be a whole number, not 1.5")):
+        minimize("x^2", max_iter=1.5, x=1)  # type: ignore[arg-type]

@@ -189,9 +189,11 @@ def minimize_program(program: ast.Program, start: Mapping[str, float], free: Seq
 def minimize(expression: str, method: str = DEFAULT_METHOD, *, bounds: Mapping[str, BoundSpec] | None = None,
              fix: Sequence[str] = (), init: float | None = None, maximize: bool = False,
              gtol: float = GTOL, xtol: float = XTOL, ftol: float = FTOL, max_iter: int = MAX_ITER,
-             history: int = HISTORY, **values: float) -> MinimizeResult:
+             history: int = HISTORY, c1: float = C1, c2: float = C2, radius: float | None = None,
+             **values: float) -> MinimizeResult:
     """Minimize ``expression`` from the point given as keywords (variables without one
-    start at ``init``); ``fix`` names variables to hold at their values.
+    start at ``init``); ``fix`` names variables to hold at their values.  The settings are
+    :class:`MinimizeConfig`'s (the command's options of the same names).
 
     >>> r = minimize("(1-x)^2 + 100*(y-x^2)^2", x=-1.2, y=1)
     >>> r.stop_reason, r.classification, round(r.point["x"], 9), round(r.point["y"], 9)
@@ -207,7 +209,8 @@ def minimize(expression: str, method: str = DEFAULT_METHOD, *, bounds: Mapping[s
     free = tuple(n for n in program.variables if n not in set(fix))
     checked = resolve_bounds(bounds, program.variables, fix)
     config = MinimizeConfig(method=method, gtol=gtol, xtol=xtol, ftol=ftol, max_iter=max_iter,
-                            maximize=maximize, bounds=checked, history=history)
+                            maximize=maximize, bounds=checked, history=history, c1=c1, c2=c2,
+                            radius=radius)
     return minimize_program(program, start, free, config)[0]
 
 

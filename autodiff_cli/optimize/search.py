@@ -13,6 +13,7 @@ iteration and return the stop reason: the trust-region Newton methods
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -72,6 +73,9 @@ def check_config(config: MinimizeConfig) -> None:
             raise AdcliError(f"{option(name)} must be a finite number, 0 or more, not {value!r}"
                              + (" (a tolerance of inf would call any point converged)"
                                 if value == math.inf else ""))
+    steps: object = config.max_iter  # (from Python it may be anything)
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise AdcliError(f"{option('max_iter')} must be a whole number, not {config.max_iter!r}")
     if config.max_iter < 0:
         raise AdcliError(f"{option('max_iter')} must be 0 or more")
     if config.history < 1:
