@@ -107,7 +107,11 @@ def test_the_iteration_limit_exits_1() -> None:
     (["--bounds", "x=0:1", "--bounds", "x=0:2"], "x is given bounds twice"),
     (["--bounds", "y=0:1", "--fix", "y"], "a fixed variable takes no bounds"),
     (["--method", "adam"], "unknown method 'adam'"),
-    (["--gtol", "-1"], "--gtol must be 0 or more"),
+    (["--gtol", "-1"], "--gtol must be a finite number, 0 or more"),
+    (["--gtol", "inf"], "--gtol must be a finite number, 0 or more, not inf"),
+    (["--xtol", "1e400"], "--xtol must be a finite number, 0 or more, not inf"),
+    (["--ftol", "inf"], "--ftol must be a finite number"),
+    (["--gtol", "nan"], "--gtol must be a finite number"),
     (["--c1", "0.95"], "0 < --c1 < --c2 < 1"),
     (["--plot", "path.txt"], ".png"),
     (["--output", "path.txt"], ".csv or .jsonl"),
@@ -197,3 +201,23 @@ def test_help_states_the_library_defaults() -> None:
         found = re.search(rf"--{option} .*?\(default ([^)]+)\)", text)
         assert found is not None and float(found.group(1)) == value, option
     assert "Example:" in text
+
+
+def test_maximize_unbounded_says_rising_and_no_maximum() -> None:
+    out = runner.invoke(app, ["minimize", "x^2 + y^2", "--x", "1", "--y", "1", "--maximize"])
+    assert out.exit_code == 1, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "f keeps rising along a direction: it looks unbounded above there"
+    assert rows["point is"] == "no maximum: f keeps rising along the run's last direction"
+    assert "below" not in out.stdout and "minimum" not in out.stdout
+
+
+@pytest.mark.parametrize("args", [["--x", "nan"], ["--init", "nan"], ["--x", "inf"], ["--x", "-inf"]])
+def test_a_non_finite_start_is_no_bound_and_moves_nothing(args: list[str]) -> None:
+    """A start of nan or ±inf stops as 'nonfinite' (exit 1, saying where it came from), with
+    no note of a bound and no active bound where none was given."""
+    out = runner.invoke(app, ["minimize", "x^2", *args, "--json"])
+    assert out.exit_code == 1, out.output
+    data = json.loads(out.stdout)
+    assert data["stop_reason"] == "nonfinite" and "the value given to x" in data["message"]
+    assert data["notes"] == [] and data["active_bounds"] == {} and data["bounds"] == {}

@@ -117,3 +117,26 @@ def test_bad_arguments() -> None:
         strong_wolfe(lambda a: (a, 1.0, None), 0.0, 1.0)
     with pytest.raises(ValueError, match="0 < c1 < c2 < 1"):
         strong_wolfe(lambda a: (-a, -1.0, None), 0.0, -1.0, c1=0.9, c2=0.1)
+
+
+def test_a_concave_phi_gives_the_sufficient_decrease_it_found() -> None:
+    """φ = log(0.5 - α): |φ'| only grows, so no step meets the curvature condition; the search
+    returns its lowest sufficient-decrease trial (status ``decrease``), accepted."""
+    def phi(alpha: float) -> tuple[float, float, Any]:
+        x = 0.5 - alpha
+        return (math.log(x), -1.0 / x, alpha) if x > 0.0 else (math.nan, math.nan, None)
+
+    search = strong_wolfe(phi, math.log(0.5), -2.0, 1.0)
+    assert search.status == "decrease" and search.accepted and 0.0 < search.alpha < 0.5
+    assert search.value <= math.log(0.5) + 1e-4 * search.alpha * -2.0 and search.extra == search.alpha
+
+
+def test_a_step_below_fs_rounding_is_walked_out_of_it() -> None:
+    """Along a direction 1e-20 long f = y² (from y = 1) does not change at the first trials: the
+    bracket grows by the most it may each time instead of zooming on rounding."""
+    def phi(alpha: float) -> tuple[float, float, Any]:
+        y = 1.0 - 1e-20 * alpha
+        return y * y, -2e-20 * y, None
+
+    search = strong_wolfe(phi, 1.0, -2e-20, 1.0)
+    assert search.accepted and search.value < 1.0

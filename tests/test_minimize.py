@@ -5,6 +5,7 @@ a thousand variables."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -188,8 +189,13 @@ def test_stop_max_iter(method: str) -> None:
 
 @pytest.mark.parametrize("method", ALL)
 def test_stop_stalled_at_a_kink(method: str) -> None:
+    """At the kink the gradient jumps: a run stalls there, never claims to have converged
+    beside it (unless it lands on the minimum itself, where abs' derivative is 0)."""
     result = minimize("abs(x - 0.3) + y^2", method=method, x=1, y=1)
-    assert result.stop_reason == "stalled" and not result.ok
+    if result.ok:
+        assert result.point == {"x": 0.3, "y": 0.0} and result.grad_norm == 0.0
+    else:
+        assert result.stop_reason == "stalled"
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -312,7 +318,7 @@ def test_records_and_rows() -> None:
 def test_unknown_method_and_bad_settings() -> None:
     with pytest.raises(AdcliError, match="unknown method 'sgd'; choose from newton, bfgs, lbfgs, newton-cg"):
         minimize("x^2", method="sgd", x=1)
-    with pytest.raises(AdcliError, match="'gtol' must be 0 or more"):
+    with pytest.raises(AdcliError, match="'gtol' must be a finite number, 0 or more"):
         minimize("x^2", gtol=-1, x=1)
     with pytest.raises(AdcliError, match="0 < 'c1' < 'c2' < 1"):
         run("x^2", {"x": 1.0}, c1=0.5, c2=0.1)
@@ -392,3 +398,112 @@ def test_random_programs_in_random_boxes_end_inside_without_error(data: st.DataO
                                                  bounds.get(n, (-math.inf, math.inf))[1]) for n in names])
     if math.isfinite(first) and result.stop_reason != "nonfinite":
         assert result.value <= first
+
+
+# ---------------------------------------------------------------- steep, flat and badly scaled
+
+
+@pytest.mark.parametrize("method", ["newton", "newton-cg"])
+def test_the_first_radius_of_a_steep_function_does_not_overflow(method: str) -> None:
+    """‖g‖³ and gᵀHg overflow at 1e110·x² from x = 5: the Cauchy length is ‖g‖/uᵀHu, u = g/‖g‖."""
+    result = minimize("1e110*x^2", method=method, x=5)
+    assert result.stop_reason == "gtol" and result.ok and result.point == {"x": 0.0}
+
+
+def test_lbfgs_scaling_never_divides_by_zero() -> None:
+    """1/(1+x²) flattens out to the right: y·y underflows to 0, and γ = s·y/y·y is computed
+    with y scaled (or left at 1), not as 1/(ρ·y·y)."""
+    result = minimize("1/(1+x^2)", method="lbfgs", gtol=0.0, x=1)
+    assert result.point["x"] > 1e10 and result.stop_reason in STOP_REASONS
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+@pytest.mark.parametrize("scale", ["1e30", "1e40", "1e70", "1e80", "1e90"])
+def test_quasi_newton_on_a_steep_quadratic(method: str, scale: str) -> None:
+    """The expanded inverse-Hessian update cancels to rounding at 1e40·x²: the product form
+    (I - ρsyᵀ)H(I - ρysᵀ) + ρssᵀ, as scipy's, does not."""
+    result = minimize(f"{scale}*x^2", method=method, x=5)
+    assert result.stop_reason == "gtol" and result.ok and abs(result.point["x"]) <= 1e-8
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+@pytest.mark.parametrize("source, minimum", [("1e20*x^2+y^2", {"x": 0.0, "y": 0.0}),
+                                             ("1e40*x^2+y^2", {"x": 0.0, "y": 0.0}),
+                                             ("1e160*((x-1)^2+y^2)", {"x": 1.0, "y": 0.0})])
+def test_quasi_newton_on_badly_scaled_and_overflowing_quadratics(method: str, source: str,
+                                                                 minimum: dict[str, float]) -> None:
+    """g·g overflows at 1e160 (the first search goes along the unit vector); L-BFGS's γ from a
+    pair that saw 1e20 times the curvature left makes a step below f's rounding (the search
+    walks it out, or the memory starts again)."""
+    result = minimize(source, method=method, x=5 if "1e160" in source else 1, y=1)
+    assert result.stop_reason == "gtol" and result.ok
+    assert all(abs(result.point[n] - v) <= 1e-8 for n, v in minimum.items())
+
+
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+@pytest.mark.parametrize("bounds", [None, {"x": "0:1"}])
+def test_a_concave_f_is_walked_down_not_stalled_at_the_start(method: str,
+                                                              bounds: dict[str, str] | None) -> None:
+    """Along log's concave slope the curvature condition never holds: the search takes the
+    sufficient-decrease point it found (no update), and the run goes on toward 0."""
+    result = minimize("log(x)", method=method, bounds=bounds, x=0.5)
+    assert result.iterations > 1 and result.point["x"] < 1e-10 and result.value < -20
+    assert not result.ok and "minimum" not in result.classification
+
+
+def test_a_tiny_first_radius_grows_instead_of_claiming_convergence() -> None:
+    """--radius 1e-20: a step too short for f to show its gain says nothing of the model; the
+    region grows (it used to stop at once, 'converged to working precision', ‖g‖ = 233)."""
+    config = MinimizeConfig(radius=1e-20)
+    result, _ = minimize_program(parse(ROSENBROCK), {"x": -1.2, "y": 1.0}, config=config)
+    assert result.stop_reason == "gtol" and result.ok
+    assert abs(result.point["x"] - 1.0) <= 1e-8 and abs(result.point["y"] - 1.0) <= 1e-8
+
+
+@pytest.mark.parametrize("source", ["1e100*x^2+y^2", "1e200*(x^2+y^2)", "1e300*x^2+y^2",
+                                    "1e160*((x-1)^2+y^2)"])
+def test_newton_cg_on_badly_scaled_quadratics_reaches_the_minimum(source: str) -> None:
+    """CG's residual test is relative to ‖g‖, which the steep variable makes: before a
+    'precision' stop the subproblem is solved to the end (it stopped at y = 1 with ‖g‖ =
+    3e36); and r·r, overflowing at ‖g‖ = 1e200, is computed on g scaled by a power of 2."""
+    result = minimize(source, method="newton-cg", x=1, y=1)
+    assert result.stop_reason == "gtol" and result.ok
+    assert abs(result.point["y"]) <= 1e-8
+
+
+@pytest.mark.parametrize("setting", [{"xtol": 1e10}, {"ftol": 1e10}, {"gtol": 1e300}])
+def test_a_clearly_non_zero_gradient_is_no_minimum_whatever_the_tolerances(setting: dict[str, float]) -> None:
+    """A huge tolerance stops the run early; the point is then 'not a critical point' (the
+    hessian command's words), the message says so, and the result is not ok."""
+    result = minimize(ROSENBROCK, x=-1.2, y=1, **setting)  # type: ignore[arg-type]
+    assert result.converged and not result.ok and result.grad_norm > 1.0
+    assert result.classification == "not a critical point: the gradient is not zero"
+    assert result.message.endswith("; but the gradient is not small here: this is no minimum")
+
+
+def test_the_line_search_and_trust_region_settings_from_python() -> None:
+    """c1, c2 and radius are keywords of minimize(), as --c1, --c2, --radius are options."""
+    result = minimize(ROSENBROCK, method="bfgs", c1=1e-3, c2=0.5, x=-1.2, y=1)
+    assert result.ok and result.settings["c1"] == 1e-3 and result.settings["c2"] == 0.5
+    assert minimize(ROSENBROCK, radius=0.01, x=-1.2, y=1).settings["radius"] == 0.01
+    with pytest.raises(AdcliError, match="0 < 'c1' < 'c2' < 1"):
+        minimize("x^2", c1=0, x=1)
+
+
+@pytest.mark.parametrize("bounds, message", [
+    ({"x": (0,)}, "give the bounds as a pair (low, high)"), ({"x": 5}, "give the bounds as a pair"),
+    ({"x": ("a", 1)}, "not a constant"), ({"x": (None, 1)}, "the low end is not a number")])
+def test_malformed_bounds_from_python_are_the_librarys_errors(bounds: dict[str, object],
+                                                               message: str) -> None:
+    with pytest.raises(AdcliError, match=re.escape(message)):
+        minimize("x^2", bounds=bounds, x=1)  # type: ignore[arg-type]
+
+
+def test_bound_ends_as_texts_in_a_pair() -> None:
+    result = minimize("x^2", bounds={"x": ("pi/2", "inf")}, x=3)
+    assert result.point == {"x": math.pi / 2} and result.active_bounds == {"x": "lower"}
+
+
+def test_max_iter_must_be_whole() -> None:
+    with pytest.raises(AdcliError, match=re.escape("'max_iter' must be a whole number, not 1.5")):
+        minimize("x^2", max_iter=1.5, x=1)  # type: ignore[arg-type]

@@ -63,6 +63,24 @@ def _checked(name: str, low: float, high: float) -> tuple[float, float]:
     return low, high
 
 
+def _pair(name: str, spec: object) -> tuple[float, float]:
+    """A (low, high) pair from Python: two numbers, or two texts each a constant expression
+    or ±inf (as in ``"LO:HI"``)."""
+    given = f"{option('bounds')} {name}={spec!r}"
+    if not isinstance(spec, Sequence) or len(spec) != 2:
+        raise ValueInputError(f"{given}: give the bounds as a pair (low, high) or as 'LO:HI', "
+                              f"e.g. (0, math.inf) or '0:inf'")
+    ends = []
+    for end, which in zip(spec, ("low", "high")):
+        if isinstance(end, str):
+            ends.append(_end(end, f"{given} (the {which} end)"))
+        elif isinstance(end, (int, float)) and not isinstance(end, bool):
+            ends.append(float(end))
+        else:
+            raise ValueInputError(f"{given}: the {which} end is not a number")
+    return ends[0], ends[1]
+
+
 def parse_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None) -> dict[str, tuple[float, float]]:
     """Each bounded name's (low, high), from texts ``NAME=LO:HI`` or a mapping from names to
     ``"LO:HI"`` or pairs: every end a constant expression, ``inf`` or ``-inf`` (an end left
@@ -74,8 +92,7 @@ def parse_bounds(given: Mapping[str, BoundSpec] | Iterable[str] | None) -> dict[
             if isinstance(spec, str):
                 pairs.append((name, *parse_interval(name, spec)))
             else:
-                low, high = (float(v) for v in spec)
-                pairs.append((name, *_checked(name, low, high)))
+                pairs.append((name, *_checked(name, *_pair(name, spec))))
     else:
         pairs = [parse_bound(text) for text in given or ()]
     found: dict[str, tuple[float, float]] = {}
@@ -118,8 +135,11 @@ class Box:
     def start(self, x: Any) -> tuple[Any, list[str]]:
         """A start in the box: outside it, on its edge, with a note for each variable moved."""
         clipped = self.clip(x)
+        # (a start of nan stays nan, which is no move: the run stops as 'nonfinite' and says
+        # where the nan came from)
         notes = [f"{name} starts at {after!r}, its bound, not at {before!r}"
-                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist()) if before != after]
+                 for name, before, after in zip(self.names, x.tolist(), clipped.tolist())
+                 if before != after and not (math.isnan(before) and math.isnan(after))]
         return clipped, notes
 
     def binding(self, x: Any, g: Any) -> Any:
@@ -164,13 +184,14 @@ class Box:
         return self.clip(moved)
 
     def active(self, x: Any) -> dict[str, str]:
-        """The variables at a bound: ``lower`` or ``upper`` (``fixed`` when the two are equal)."""
+        """The variables at a finite bound: ``lower`` or ``upper`` (``fixed`` when the two
+        are equal)."""
         found: dict[str, str] = {}
         for name, value, low, high in zip(self.names, x.tolist(), self.lower.tolist(), self.upper.tolist()):
             if low == high and value == low:
                 found[name] = "fixed"
-            elif value <= low:
+            elif value <= low and math.isfinite(low):  # (a start of -inf meets no bound)
                 found[name] = "lower"
-            elif value >= high:
+            elif value >= high and math.isfinite(high):
                 found[name] = "upper"
         return found

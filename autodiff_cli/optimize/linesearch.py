@@ -19,6 +19,13 @@ falls at ``alpha_max`` the search stops there, with only sufficient decrease pro
 (status ``bound``).  When φ keeps falling with φ' < 0 at every one of ``max_bracket``
 trials, each at least 2.1 times the last (so out to more than 10^12 times the first step),
 or falls below -``LIMIT``, f looks unbounded below along p (status ``unbounded``).
+
+Where no step satisfies the curvature condition (along a concave f such as log, |φ'| only
+grows) but some trial lowered f with sufficient decrease, the search returns the lowest
+such trial (status ``decrease``), as scipy's and PyTorch's searches fall back: the caller
+moves there and skips its quasi-Newton update if the curvature is not positive.  A trial
+whose value equals the last one (a change below f's rounding, along a very short
+direction) neither ends the bracketing nor counts as falling.
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ class LineSearch:
 
     status: str
     """``ok`` (both Wolfe conditions hold), ``bound`` (stopped at alpha_max with sufficient
-    decrease), ``unbounded``, or ``failed`` (no acceptable step found)."""
+    decrease), ``decrease`` (sufficient decrease only: no step met the curvature condition),
+    ``unbounded``, or ``failed`` (no step lowered f enough)."""
     alpha: float
     value: float
     slope: float
@@ -54,7 +62,7 @@ class LineSearch:
 
     @property
     def accepted(self) -> bool:
-        return self.status in ("ok", "bound")
+        return self.status in ("ok", "bound", "decrease")
 
 
 def strong_wolfe(phi: Phi, value0: float, slope0: float, alpha0: float = 1.0, *, c1: float = 1e-4,
@@ -69,18 +77,20 @@ def strong_wolfe(phi: Phi, value0: float, slope0: float, alpha0: float = 1.0, *,
     evaluations = 0
     prev_alpha, prev_value, prev_slope, prev_extra = 0.0, value0, slope0, None
     alpha = min(alpha0, alpha_max)
+    falling = True  # every trial lower than the one before
     for i in range(max_bracket):
         value, slope, extra = phi(alpha)
         evaluations += 1
         finite = math.isfinite(value) and math.isfinite(slope)
-        if not finite or value > value0 + c1 * alpha * slope0 or (i > 0 and value >= prev_value):
-            return _zoom(phi, value0, slope0, c1, c2, prev_alpha, prev_value, prev_slope,
+        if not finite or value > value0 + c1 * alpha * slope0 or (i > 0 and value > prev_value):
+            return _zoom(phi, value0, slope0, c1, c2, prev_alpha, prev_value, prev_slope, prev_extra,
                          alpha, value if finite else math.inf, slope, max_zoom, evaluations)
         if abs(slope) <= -c2 * slope0:
             return LineSearch("ok", alpha, value, slope, extra, evaluations)
         if slope >= 0.0:
-            return _zoom(phi, value0, slope0, c1, c2, alpha, value, slope, prev_alpha, prev_value,
+            return _zoom(phi, value0, slope0, c1, c2, alpha, value, slope, extra, prev_alpha, prev_value,
                          prev_slope, max_zoom, evaluations)
+        falling = falling and value < prev_value
         if value < -LIMIT:
             return LineSearch("unbounded", alpha, value, slope, extra, evaluations)
         if alpha >= alpha_max:
@@ -88,16 +98,21 @@ def strong_wolfe(phi: Phi, value0: float, slope0: float, alpha0: float = 1.0, *,
         # Still falling: extrapolate by the cubic through this trial and the one before,
         # kept within [α + 1.1·(α - α_prev), α + GROWTH·(α - α_prev)] (Moré and Thuente's
         # safeguards), so the bracket grows geometrically but not recklessly.
-        guess = _cubic_min(prev_alpha, prev_value, prev_slope, alpha, value, slope)
+        # (Where f did not change visibly, the cubic has only rounding to go on: the largest
+        # step out, so that a very short direction is walked out of f's rounding quickly.)
+        guess = None if value == prev_value else _cubic_min(prev_alpha, prev_value, prev_slope,
+                                                             alpha, value, slope)
         low, high = alpha + 1.1 * (alpha - prev_alpha), alpha + GROWTH * (alpha - prev_alpha)
         prev_alpha, prev_value, prev_slope, prev_extra = alpha, value, slope, extra
         alpha = min(high if guess is None else min(max(guess, low), high), alpha_max)
-    return LineSearch("unbounded", prev_alpha, prev_value, prev_slope, prev_extra, evaluations)
+    if falling:
+        return LineSearch("unbounded", prev_alpha, prev_value, prev_slope, prev_extra, evaluations)
+    return _best(prev_alpha, prev_value, prev_slope, prev_extra, value0, evaluations)
 
 
 def _zoom(phi: Phi, value0: float, slope0: float, c1: float, c2: float,
-          lo: float, value_lo: float, slope_lo: float, hi: float, value_hi: float, slope_hi: float,
-          max_zoom: int, evaluations: int) -> LineSearch:
+          lo: float, value_lo: float, slope_lo: float, extra_lo: Any, hi: float, value_hi: float,
+          slope_hi: float, max_zoom: int, evaluations: int) -> LineSearch:
     """Shrink [lo, hi] (lo: the best step so far that satisfies sufficient decrease; hi: a
     step that does not, or where φ rises) until a step satisfies both conditions."""
     for _ in range(max_zoom):
@@ -110,8 +125,10 @@ def _zoom(phi: Phi, value0: float, slope0: float, c1: float, c2: float,
             guess = lo + 0.1 * width
         # Safeguard: keep the trial away from the bracket's ends (they are known already).
         near, far = lo + 0.1 * width, hi - 0.1 * width
-        if guess is None or not min(near, far) <= guess <= max(near, far):
+        if guess is None or not math.isfinite(guess):
             guess = lo + 0.5 * width
+        else:  # a minimizer beyond the safeguard is near it: shrink by 10, not 2
+            guess = min(max(guess, min(near, far)), max(near, far))
         alpha = guess
         value, slope, extra = phi(alpha)
         evaluations += 1
@@ -125,8 +142,17 @@ def _zoom(phi: Phi, value0: float, slope0: float, c1: float, c2: float,
             return LineSearch("ok", alpha, value, slope, extra, evaluations)
         if slope * (hi - lo) >= 0.0:
             hi, value_hi, slope_hi = lo, value_lo, slope_lo
-        lo, value_lo, slope_lo = alpha, value, slope
-    return LineSearch("failed", lo, value_lo, slope_lo, None, evaluations)
+        lo, value_lo, slope_lo, extra_lo = alpha, value, slope, extra
+    return _best(lo, value_lo, slope_lo, extra_lo, value0, evaluations)
+
+
+def _best(alpha: float, value: float, slope: float, extra: Any, value0: float,
+          evaluations: int) -> LineSearch:
+    """No step met both conditions: the lowest trial with sufficient decrease, if one
+    lowered f at all (``lo`` of a bracket always has sufficient decrease), else failure."""
+    if alpha > 0.0 and extra is not None and value < value0:
+        return LineSearch("decrease", alpha, value, slope, extra, evaluations)
+    return LineSearch("failed", alpha, value, slope, None, evaluations)
 
 
 def _cubic_min(a: float, fa: float, da: float, b: float, fb: float, db: float) -> float | None:
@@ -135,9 +161,15 @@ def _cubic_min(a: float, fa: float, da: float, b: float, fb: float, db: float) -
     try:
         d1 = da + db - 3.0 * (fa - fb) / (a - b)
         radicand = d1 * d1 - da * db
-        if radicand < 0.0:
+        if math.isfinite(radicand):
+            root = math.sqrt(radicand) if radicand >= 0.0 else -1.0
+        else:  # the squares overflow (slopes of 1e200): scaled as Moré and Thuente scale them
+            scale = max(abs(d1), abs(da), abs(db))
+            radicand = (d1 / scale) ** 2 - (da / scale) * (db / scale)
+            root = scale * math.sqrt(radicand) if radicand >= 0.0 else -1.0
+        if root < 0.0:
             return None
-        d2 = math.copysign(math.sqrt(radicand), b - a)
+        d2 = math.copysign(root, b - a)
         denominator = db - da + 2.0 * d2
         if denominator == 0.0:
             return None

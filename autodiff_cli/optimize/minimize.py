@@ -99,6 +99,8 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         gradient = dict(zip(self.free, (self.sign * self.g).tolist()))
         eigenvalues, definiteness, classification = self._classify(reason)
         message = STOP_REASONS[reason]
+        if reason == "unbounded" and self.config.maximize:  # the user's f, not the minimized -f
+            message = "f keeps rising along a direction: it looks unbounded above there"
         if reason == "nonfinite":
             where = self.program_objective.nonfinite(x)
             message += f"; the first came from {where}" if where else \
@@ -108,6 +110,8 @@ class Minimizer(Search, Outcome[MinimizeResult]):
             wanted = "local maximum" if self.config.maximize else "local minimum"
             if kind in ("saddle point", "local minimum", "local maximum") and kind != wanted:
                 message += f"; but this is a {kind}, not a {wanted.split()[1]}"
+            elif kind == "not a critical point":
+                message += f"; but the gradient is not small here: this is no {wanted.split()[1]}"
         return MinimizeResult(
             expression=self.program.source, method=self.config.method, settings=self.config.settings(),
             start=dict(self.start), point=self.point(x),
@@ -134,7 +138,9 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         x = self.x
         n = len(self.free)
         if reason == "unbounded":
-            return None, "not computed", "no minimum: f keeps falling along the run's last direction"
+            return None, "not computed", ("no maximum: f keeps rising along the run's last direction"
+                                          if self.config.maximize else
+                                          "no minimum: f keeps falling along the run's last direction")
         if not (math.isfinite(self.f) and finite(self.g)):
             return None, "undefined", "inconclusive: f or its gradient is not finite here"
         if n > CLASSIFY_LIMIT:
@@ -158,8 +164,12 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         eigenvalues = eigenvalues_of(reduced.tolist())
         definiteness = classify(eigenvalues)
         pg = self.projected()
-        critical = reason in CONVERGED or bool(
-            float(abs(pg).max()) <= CRITICAL_GRADIENT * max(1.0, abs(self.f)))
+        # The hessian command's test; a run that converged (its own tests passed, or f's
+        # rounding stops it) gets the square root of its margin, since a minimum found to
+        # working precision has a gradient of about √ε relative, but never more: a clearly
+        # non-zero gradient is no critical point, whatever the settings (--xtol 1e10).
+        margin = CRITICAL_GRADIENT ** 0.5 if reason in CONVERGED else CRITICAL_GRADIENT
+        critical = bool(float(abs(pg).max()) <= margin * max(1.0, abs(self.f)))
         return eigenvalues, definiteness, classification(definiteness, critical)
 
 
@@ -179,9 +189,11 @@ def minimize_program(program: ast.Program, start: Mapping[str, float], free: Seq
 def minimize(expression: str, method: str = DEFAULT_METHOD, *, bounds: Mapping[str, BoundSpec] | None = None,
              fix: Sequence[str] = (), init: float | None = None, maximize: bool = False,
              gtol: float = GTOL, xtol: float = XTOL, ftol: float = FTOL, max_iter: int = MAX_ITER,
-             history: int = HISTORY, **values: float) -> MinimizeResult:
+             history: int = HISTORY, c1: float = C1, c2: float = C2, radius: float | None = None,
+             **values: float) -> MinimizeResult:
     """Minimize ``expression`` from the point given as keywords (variables without one
-    start at ``init``); ``fix`` names variables to hold at their values.
+    start at ``init``); ``fix`` names variables to hold at their values.  The settings are
+    :class:`MinimizeConfig`'s (the command's options of the same names).
 
     >>> r = minimize("(1-x)^2 + 100*(y-x^2)^2", x=-1.2, y=1)
     >>> r.stop_reason, r.classification, round(r.point["x"], 9), round(r.point["y"], 9)
@@ -197,7 +209,8 @@ def minimize(expression: str, method: str = DEFAULT_METHOD, *, bounds: Mapping[s
     free = tuple(n for n in program.variables if n not in set(fix))
     checked = resolve_bounds(bounds, program.variables, fix)
     config = MinimizeConfig(method=method, gtol=gtol, xtol=xtol, ftol=ftol, max_iter=max_iter,
-                            maximize=maximize, bounds=checked, history=history)
+                            maximize=maximize, bounds=checked, history=history, c1=c1, c2=c2,
+                            radius=radius)
     return minimize_program(program, start, free, config)[0]
 
 

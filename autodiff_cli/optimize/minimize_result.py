@@ -128,8 +128,10 @@ class MinimizeResult:
 
     @property
     def ok(self) -> bool:
-        """Converged, to a point that is not known to be a saddle or the wrong extremum."""
-        wrong = ("saddle point", "local minimum" if self.maximize else "local maximum")
+        """Converged, to a point that is not known to be a saddle, the wrong extremum, or no
+        critical point at all."""
+        wrong = ("saddle point", "local minimum" if self.maximize else "local maximum",
+                 "not a critical point")
         return self.converged and not self.classification.startswith(wrong)
 
 

@@ -39,15 +39,16 @@ run looks further along the last one with a line search: f may be unbounded belo
 (and if not, the search takes the longer step the radius would have taken several
 iterations to allow)."""
 
-Subproblem = Callable[[Any, float], Step]
-"""``subproblem(free, radius)``: the model's step over the free variables (a mask)."""
+Subproblem = Callable[..., Step]
+"""``subproblem(free, radius, exact=False)``: the model's step over the free variables (a
+mask); ``exact``: as well as the solver can (CG to the end)."""
 
 
 def newton(s: Search) -> Generator[None, None, str]:
     if not s.begin(with_hessian=True):
         return "nonfinite"
     g = s.projected()
-    radius = _first_radius(s, g, lambda: s.h @ g, functools.partial(_newton_length, s))
+    radius = _first_radius(s, g, lambda v: s.h @ v, functools.partial(_newton_length, s))
     yield
     return (yield from _trust_region(s, radius, functools.partial(_exact_subproblem, s)))
 
@@ -56,24 +57,33 @@ def newton_cg(s: Search) -> Generator[None, None, str]:
     if not s.begin(with_hessian=False):
         return "nonfinite"
     g = s.projected()
-    radius = _first_radius(s, g, lambda: s.objective.product(s.x, g))
+    radius = _first_radius(s, g, lambda v: s.objective.product(s.x, v))
     yield
     return (yield from _trust_region(s, radius, functools.partial(_cg_subproblem, s)))
 
 
-def _first_radius(s: Search, g: Any, hg: Callable[[], Any],
+def _first_radius(s: Search, g: Any, hv: Callable[[Any], Any],
                   newton_length: Callable[[], float | None] | None = None) -> float:
     """The configured radius; by default one on the problem's own scale rather than a fixed
     1: the length of the Newton step where the Hessian is positive definite
     (``newton_length()``; so a quadratic is minimized in one step), else of the Cauchy step,
-    the minimizer of the model along -g, ‖g‖³/gᵀHg (``hg()`` is H·g), or ‖g‖ where the
-    curvature along g is not positive."""
+    the minimizer of the model along -g, ‖g‖³/gᵀHg (``hv(v)`` is H·v; on a steep f, where
+    those overflow, ‖g‖/uᵀHu with u = g/‖g‖), or ‖g‖ where the curvature along g is not
+    positive."""
     radius = s.config.radius
     if radius is None:
         radius = newton_length() if newton_length is not None else None
         if radius is None:
-            curvature, length = float(g @ hg()), norm(g)
-            radius = length ** 3 / curvature if curvature > 0.0 else length
+            length = norm(g)
+            curvature = float(g @ hv(g)) if length < 1e100 else math.inf
+            if math.isfinite(curvature):
+                radius = length ** 3 / curvature if curvature > 0.0 else length
+            elif 0.0 < length < math.inf:  # ‖g‖³ or gᵀHg overflows: along u = g/‖g‖ instead
+                unit = g / length
+                curvature = float(unit @ hv(unit))
+                radius = length / curvature if curvature > 0.0 else length
+            else:
+                radius = math.nan
         if not (math.isfinite(radius) and radius > 0.0):
             radius = 1.0
     s.at = s.at._replace(radius=radius)
@@ -105,7 +115,7 @@ def _steepest_step(s: Search, radius: float) -> Step:
                 tau * length >= radius, curvature <= 0.0)
 
 
-def _exact_subproblem(s: Search, free: Any, radius: float) -> Step:
+def _exact_subproblem(s: Search, free: Any, radius: float, exact: bool = False) -> Step:
     import numpy as np
 
     h = s.h[np.ix_(free, free)]
@@ -113,7 +123,9 @@ def _exact_subproblem(s: Search, free: Any, radius: float) -> Step:
     return exact_step(s.g[free], eigenvalues, vectors, radius)
 
 
-def _cg_subproblem(s: Search, free: Any, radius: float) -> Step:
+def _cg_subproblem(s: Search, free: Any, radius: float, exact: bool = False) -> Step:
+    """Steihaug's CG, stopped at a residual relative to ‖g‖ (superlinear near the minimum),
+    or (``exact``) run to the end: 2n + 10 products at most."""
     import numpy as np
 
     x = s.x
@@ -125,8 +137,17 @@ def _cg_subproblem(s: Search, free: Any, radius: float) -> Step:
         return s.objective.product(x, full)[free]
 
     gnorm = norm(g)
-    tolerance = min(0.5, math.sqrt(gnorm)) * gnorm  # superlinear near the minimum
-    return steihaug_step(g, product, radius, tolerance, max_products=max(10, 2 * int(free.sum())))
+    tolerance = 0.0 if exact else min(0.5, math.sqrt(gnorm)) * gnorm  # superlinear near the minimum
+    products = 10 + 2 * int(free.sum()) if exact else max(10, 2 * int(free.sum()))
+    largest = float(np.max(np.abs(g))) if g.size else 0.0
+    if 1e-100 <= largest <= 1e100 or not math.isfinite(largest) or largest == 0.0:
+        return steihaug_step(g, product, radius, tolerance, max_products=products)
+    # CG is homogeneous in g: solve for g·c (c a power of 2, exact) so that r·r cannot
+    # overflow (g of 1e200) or underflow, and scale the step back.
+    c = math.ldexp(1.0, -math.frexp(largest)[1])
+    step = steihaug_step(g * c, product, radius * c, tolerance * c, max_products=products)
+    return Step(step.p / c, step.hp / c, step.predicted / c / c, step.boundary, step.negative_curvature,
+                step.products)
 
 
 def _solved(subproblem: Subproblem, radius: float, free: Any) -> tuple[Any, Step]:
@@ -146,6 +167,12 @@ def _trust_region(s: Search, radius: float, subproblem: Subproblem) -> Generator
         if s.iteration >= config.max_iter:
             return "max_iter"
         free, p, step = s.free_step(functools.partial(_solved, subproblem, radius))
+        if not dense and step is not None and -step.predicted <= NOISE_MARGIN * s.noise():
+            # CG stops when its residual is small next to ‖g‖; on a badly scaled f
+            # (1e100·x² + y²) the components that make ‖g‖ can promise nothing while the
+            # others still promise much: solve to the end before believing the promise.
+            free, p, step = s.free_step(functools.partial(_solved, functools.partial(subproblem, exact=True),
+                                                          radius))
         if step is None or not step.predicted < 0.0:
             # The model's step would leave the box in every variable that could move, or the
             # variables it leaves free offer no decrease: along the projected gradient instead.
@@ -173,7 +200,19 @@ def _trust_region(s: Search, radius: float, subproblem: Subproblem) -> Generator
                 h_new, good = None, finite(g_new)
             if not good:  # f is finite there, its derivatives are not: as if f were not
                 rho = -math.inf
-        if rho < ACCEPT:  # rejected: a smaller region
+        if rho < ACCEPT:
+            unseen = s.tiny(length) or -predicted <= NOISE_MARGIN * s.noise()
+            if unseen and step.boundary and alpha == 1.0 and not refused:
+                # A step too short for f (or x) to show what it gains, cut short by the region
+                # alone, and no longer step refused since the last one taken: the region is
+                # too small to judge the model by (--radius 1e-20), not the model bad.  A
+                # larger one, by as much as the promise falls short of f's rounding.
+                shortfall = NOISE_MARGIN * s.noise() / max(-predicted, 1e-300)
+                radius = length * min(max(TRUST_GROW, 10.0 * shortfall), 1e6)
+                s.moved(s.x, s.f, s.g, 0.0, radius, s.h)
+                yield
+                continue
+            # rejected: a smaller region
             refused = refused or -predicted
             radius = TRUST_SHRINK * length
             very_good_in_a_row = 0

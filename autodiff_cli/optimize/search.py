@@ -13,6 +13,7 @@ iteration and return the stop reason: the trust-region Newton methods
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -67,8 +68,14 @@ def check_config(config: MinimizeConfig) -> None:
     if config.method not in METHODS:
         raise AdcliError(f"unknown method '{config.method}'; choose from {', '.join(METHODS)}")
     for name in ("gtol", "xtol", "ftol"):
-        if not getattr(config, name) >= 0.0:
-            raise AdcliError(f"{option(name)} must be 0 or more, not {getattr(config, name)!r}")
+        value = getattr(config, name)
+        if not (value >= 0.0 and math.isfinite(value)):
+            raise AdcliError(f"{option(name)} must be a finite number, 0 or more, not {value!r}"
+                             + (" (a tolerance of inf would call any point converged)"
+                                if value == math.inf else ""))
+    steps: object = config.max_iter  # (from Python it may be anything)
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise AdcliError(f"{option('max_iter')} must be a whole number, not {config.max_iter!r}")
     if config.max_iter < 0:
         raise AdcliError(f"{option('max_iter')} must be 0 or more")
     if config.history < 1:
@@ -184,7 +191,7 @@ class Search:
         self._flat = self._flat + 1 if flat else 0
         if self._flat >= 2:
             return "ftol"
-        if config.xtol > 0.0 and _small_step(x_old, self.x, config.xtol):
+        if config.xtol > 0.0 and small_step(x_old, self.x, config.xtol):
             return "xtol"
         return None
 
@@ -310,7 +317,7 @@ class Search:
             self.finish("interrupted")
 
 
-def _small_step(before: Any, after: Any, xtol: float) -> bool:
+def small_step(before: Any, after: Any, xtol: float) -> bool:
     """Every variable moved by at most xtol times its size (so a variable of size 1e-5 is
     judged on its own scale, not against one of size 1e4)."""
     import numpy as np
@@ -318,4 +325,4 @@ def _small_step(before: Any, after: Any, xtol: float) -> bool:
     return bool(np.all(np.abs(after - before) <= xtol * np.maximum(np.abs(after), np.abs(before))))
 
 
-__all__ = ["DENSE_LIMIT", "At", "Search", "check_config", "finite", "norm"]
+__all__ = ["DENSE_LIMIT", "At", "Search", "check_config", "finite", "norm", "small_step"]
