@@ -436,8 +436,13 @@ def test_quasi_newton_on_badly_scaled_and_overflowing_quadratics(method: str, so
     pair that saw 1e20 times the curvature left makes a step below f's rounding (the search
     walks it out, or the memory starts again)."""
     result = minimize(source, method=method, x=5 if "1e160" in source else 1, y=1)
-    assert result.stop_reason == "gtol" and result.ok
     assert all(abs(result.point[n] - v) <= 1e-8 for n, v in minimum.items())
+    if "1e160" in source and result.stop_reason == "stalled":
+        # the minimum to the last bits, where a gradient of 1e160·2e-16 cannot fall below the
+        # (absolute) gtol: stalled, said so, not claimed as converged
+        assert not result.ok and all(abs(result.point[n] - v) <= 2e-16 for n, v in minimum.items())
+    else:
+        assert result.stop_reason == "gtol" and result.ok
 
 
 @pytest.mark.parametrize("method", ["bfgs", "lbfgs"])

@@ -125,10 +125,10 @@ def _zoom(phi: Phi, value0: float, slope0: float, c1: float, c2: float,
             guess = lo + 0.1 * width
         # Safeguard: keep the trial away from the bracket's ends (they are known already).
         near, far = lo + 0.1 * width, hi - 0.1 * width
-        if guess is None or not math.isfinite(guess):
-            guess = lo + 0.5 * width
-        else:  # a minimizer beyond the safeguard is near it: shrink by 10, not 2
-            guess = min(max(guess, min(near, far)), max(near, far))
+        if guess is None or not math.isfinite(guess) or abs(guess - lo) < abs(near - lo):
+            guess = lo + 0.5 * width  # (a minimizer next to lo: bisect, as Nocedal and Wright do)
+        else:  # one beyond the far safeguard is near hi: shrink by 10, not 2
+            guess = min(guess, far) if hi > lo else max(guess, far)
         alpha = guess
         value, slope, extra = phi(alpha)
         evaluations += 1
