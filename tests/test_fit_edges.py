@@ -1,0 +1,111 @@
+"""adcli fit and adcli predict at the edges a tester found: data files that end oddly, settings
+out of range, data that overflows, Ctrl-C; each through the library or the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autodiff_cli.fit import FitConfig, fit
+from autodiff_cli.fit.data import open_source
+from tests.helpers import app, runner
+
+READERS = [
+    "numpy",
+    pytest.param(
+        "pyarrow",
+        marks=pytest.mark.skipif(
+            not __import__("importlib").util.find_spec("pyarrow"),
+            reason="pyarrow (the data extra) is not installed",
+        ),
+    ),
+]
+
+LINE = "x,y\n1,3\n2,5\n3,7.1\n4,9\n"
+"""y = 2x + 1 but for one point: least squares gives a = 2.01, b = 0.95."""
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# ---------------------------------------------------------------- data files
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_file_without_a_final_newline_fits_as_with_one(tmp_path: Path, reader: str) -> None:
+    """The extended-precision pass read the last line as a block of its own and kept only it."""
+    ended, open_ended = tmp_path / "ended.csv", tmp_path / "open.csv"
+    ended.write_text(LINE, encoding="utf-8")
+    open_ended.write_text(LINE.rstrip("\n"), encoding="utf-8")
+    out = run("fit", "a*x+b", "-d", str(open_ended), "--init", "1", "--reader", reader, "--json")
+    no_traceback(out)
+    assert out.exit_code == 0, out.output
+    reference = fit("a*x+b", ended, init=1.0, config=FitConfig(reader=reader))
+    assert json.loads(out.stdout)["parameters"] == reference.parameters
+    assert reference.parameters["a"] == pytest.approx(2.01)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("digit", ["\u0663", "\uff13"], ids=["arabic-indic", "fullwidth"])
+def test_digits_longdouble_refuses_fall_back_to_float64(tmp_path: Path, reader: str, digit: str) -> None:
+    """'٣' and '３' are 3 to Python's float; numpy.longdouble refuses them: the extended
+    precision, a refinement, is skipped rather than a traceback."""
+    path = tmp_path / "digits.csv"
+    path.write_text(LINE.replace("1,3\n", f"1,{digit}\n"), encoding="utf-8")
+    out = run("fit", "a*x+b", "-d", str(path), "--init", "1", "--reader", reader, "--json")
+    no_traceback(out)
+    assert out.exit_code == 0, out.output
+    plain = tmp_path / "plain.csv"
+    plain.write_text(LINE, encoding="utf-8")
+    expected = fit("a*x+b", plain, init=1.0).parameters["a"]
+    assert json.loads(out.stdout)["parameters"]["a"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    "text", ["x,y\r1,3\r2,5\r3,7.1\r", "x,y\n1,3\r2,5\r3,7.1\r"], ids=["every-line", "after-the-header"]
+)
+def test_lines_ending_in_cr_alone_are_refused_clearly(tmp_path: Path, reader: str, text: str) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(text.encode())
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 1, "b": 2}', encoding="utf-8")
+    for out in (
+        run("fit", "a*x+b", "-d", str(path), "--init", "1", "--reader", reader),
+        run("fit", "a*x+b", "-d", str(path), "--init", "1", "-O", "adam", "--batch-size", "2",
+            "--epochs", "2", "--reader", reader),
+        run("predict", "a*x+b", "-p", str(params), "-d", str(path), "--reader", reader),
+    ):
+        no_traceback(out)
+        assert out.exit_code == 2, out.output
+        assert "cr.csv" in out.stderr and "CR alone" in out.stderr
+
+
+def test_crlf_line_endings_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(LINE.replace("\n", "\r\n").encode())
+    plain = tmp_path / "plain.csv"
+    plain.write_text(LINE, encoding="utf-8")
+    assert fit("a*x+b", path, init=1.0).parameters == fit("a*x+b", plain, init=1.0).parameters
+
+
+def test_a_csv_file_whose_header_has_tabs_and_no_commas_is_tab_separated(tmp_path: Path) -> None:
+    """As the README says: a .tsv file, or a header with tabs and no commas."""
+    path = tmp_path / "tabs.csv"
+    path.write_text(LINE.replace(",", "\t"), encoding="utf-8")
+    assert open_source(path).columns == ("x", "y")
+    out = run("fit", "a*x+b", "-d", str(path), "--init", "1", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["parameters"]["a"] == pytest.approx(2.01)
+    commas = tmp_path / "commas.csv"
+    commas.write_text("x,y,note\n1,3,a\tb\n", encoding="utf-8")
+    assert open_source(commas).columns == ("x", "y", "note")
