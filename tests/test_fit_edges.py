@@ -109,3 +109,56 @@ def test_a_csv_file_whose_header_has_tabs_and_no_commas_is_tab_separated(tmp_pat
     commas = tmp_path / "commas.csv"
     commas.write_text("x,y,note\n1,3,a\tb\n", encoding="utf-8")
     assert open_source(commas).columns == ("x", "y", "note")
+
+
+# ---------------------------------------------------------------- settings
+
+
+def line(tmp_path: Path) -> Path:
+    path = tmp_path / "line.csv"
+    path.write_text(LINE + "5,11\n6,13\n7,15\n8,17\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-O", "adam", "--validation", "0.3"], ["-O", "adam", "--batch-size", "2"], ["--validation", "0.3"]],
+    ids=["validation", "batch-size", "lm-validation"],
+)
+def test_a_negative_seed_is_refused(tmp_path: Path, args: list[str]) -> None:
+    data = str(line(tmp_path))
+    out = run("fit", "a*x+b", "-d", data, "--init", "1", "--epochs", "2", "--seed", "-1", *args)
+    no_traceback(out)
+    assert out.exit_code == 2, out.output
+    assert "--seed must be 0 or more, not -1" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["tol", "ftol", "xtol", "gtol"])
+def test_a_tolerance_that_is_nan_is_named_as_given(tmp_path: Path, name: str) -> None:
+    """--tol went to the minimize methods as their gtol, and the message named --gtol."""
+    out = run("fit", "a*x+b", "-d", str(line(tmp_path)), "--init", "1", "--loss", "huber", f"--{name}", "nan")
+    no_traceback(out)
+    assert out.exit_code == 2, out.output
+    assert f"--{name} must be 0 or more, not nan" in out.stderr
+    assert name == "gtol" or "--gtol" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"seed": -1, "optimizer": "adam", "validation": 0.3}, "'seed' must be 0 or more, not -1"),
+        ({"batch_size": 0, "optimizer": "adam"}, "'batch_size' must be at least 1, not 0"),
+        ({"every": 0}, "'every' must be at least 1, not 0"),
+        ({"epochs": -1, "optimizer": "adam"}, "'epochs' must be 0 or more, not -1"),
+        ({"iterations": 0}, "'iterations' must be at least 1, not 0"),
+        ({"iterations": -3, "loss": "huber"}, "'iterations' must be at least 1, not -3"),
+        ({"tol": float("nan"), "loss": "huber"}, "'tol' must be 0 or more, not nan"),
+    ],
+)
+def test_the_library_checks_the_settings_the_command_line_checks(
+    tmp_path: Path, settings: dict[str, Any], message: str
+) -> None:
+    from autodiff_cli.errors import AdcliError
+
+    with pytest.raises(AdcliError, match=message.replace("(", r"\(")):
+        fit("a*x+b", line(tmp_path), init=1.0, config=FitConfig(**settings))
