@@ -162,3 +162,58 @@ def test_the_library_checks_the_settings_the_command_line_checks(
 
     with pytest.raises(AdcliError, match=message.replace("(", r"\(")):
         fit("a*x+b", line(tmp_path), init=1.0, config=FitConfig(**settings))
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def _interrupted_fit(tmp_path: Path, *args: str) -> tuple[dict[str, Any], list[list[str]]]:
+    """A descent fit in a real process, sent SIGINT once its trajectory has some epochs."""
+    import csv
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 50_000)
+    data = tmp_path / "many.csv"
+    np.savetxt(data, np.column_stack([x, 2 * x + 1 + rng.normal(0, 0.1, x.size)]), delimiter=",",
+               header="x,y", comments="")
+    trajectory = tmp_path / "traj.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autodiff_cli", "fit", "a*x+b", "-d", str(data), "--init", "1", "-O", "adam",
+         "--epochs", "10000000", "--tol", "0", "-o", str(trajectory), "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if trajectory.exists() and trajectory.read_text(encoding="utf-8").count("\n") > 5:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the middle of the run, whatever epoch it is at
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    with open(trajectory, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return json.loads(out), rows
+
+
+@pytest.mark.parametrize("args", [[], ["--batch-size", "1000"]], ids=["whole", "mini-batches"])
+def test_ctrl_c_keeps_every_finished_epoch_once_and_ends_at_the_reported_point(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Ctrl-C cleared the records of epochs that had finished but were not yet written, and
+    the result's point was inside an unfinished epoch."""
+    result, rows = _interrupted_fit(tmp_path, *args)
+    assert result["stop_reason"] == "interrupted"
+    assert rows[0] == ["step", "loss", "grad_norm", "a", "b"]
+    steps = [int(row[0]) for row in rows[1:]]
+    assert steps == list(range(len(steps))) and len(steps) > 5
+    assert steps[-1] == result["iterations"]
+    last = rows[-1]
+    assert [float(last[3]), float(last[4])] == [result["parameters"]["a"], result["parameters"]["b"]]
