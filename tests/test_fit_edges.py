@@ -217,3 +217,46 @@ def test_ctrl_c_keeps_every_finished_epoch_once_and_ends_at_the_reported_point(
     assert steps[-1] == result["iterations"]
     last = rows[-1]
     assert [float(last[3]), float(last[4])] == [result["parameters"]["a"], result["parameters"]["b"]]
+
+
+# ---------------------------------------------------------------- models that read no column; predict
+
+
+def test_predict_a_model_that_reads_no_column_gives_one_value_per_row(tmp_path: Path) -> None:
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 1.5}', encoding="utf-8")
+    out = run("predict", "a*2", "-p", str(params), "-d", str(line(tmp_path)))
+    no_traceback(out)
+    assert out.exit_code == 0, out.output
+    assert out.stdout == "prediction\n" + "3.0\n" * 8
+
+
+def test_predict_a_model_that_reads_no_column_still_checks_the_rows(tmp_path: Path) -> None:
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 1.5}', encoding="utf-8")
+    data = tmp_path / "short.csv"
+    data.write_text("x,y\n1,2\n3\n", encoding="utf-8")
+    out = run("predict", "a*2", "-p", str(params), "-d", str(data))
+    assert out.exit_code == 2, out.output
+    assert "short.csv, line 3: 1 field, but the header names 2 columns" in out.stderr
+
+
+def test_fit_plot_of_a_model_that_reads_no_column(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "c.png"
+    out = run("fit", "b", "-d", str(line(tmp_path)), "--init", "0", "--plot", str(plot), "--json")
+    no_traceback(out)
+    assert out.exit_code == 0, out.output
+    assert plot.stat().st_size > 0
+    assert json.loads(out.stdout)["parameters"]["b"] == pytest.approx(80.1 / 8)  # the mean of y
+
+
+def test_predict_refuses_a_parameter_that_is_also_a_column(tmp_path: Path) -> None:
+    """{"a": 1, "x": 5} with a column x used x = 5 at every row, silently."""
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 1, "x": 5}', encoding="utf-8")
+    out = run("predict", "a*x", "-p", str(params), "-d", str(line(tmp_path)))
+    no_traceback(out)
+    assert out.exit_code == 2, out.output
+    assert "'x', which is a column of" in out.stderr and "line.csv too" in out.stderr
+    assert out.stdout == ""

@@ -49,6 +49,13 @@ def inputs_of(program: ast.Program, parameters: Mapping[str, float], source: Sou
                 f"(its columns: {', '.join(source.columns)}; the parameters: "
                 f"{', '.join(parameters)})"
             )
+    clash = [n for n in parameters if n in program.variables and n in source.columns]
+    if clash:
+        raise DataError(
+            f"the parameters file gives {', '.join(map(repr, clash))}, which "
+            f"{'is a column' if len(clash) == 1 else 'are columns'} of {source.name} too: the model "
+            f"would take the file's value at every row; rename the parameter or the column"
+        )
     unused = [n for n in parameters if n not in program.variables]
     if unused:
         raise FitError(
