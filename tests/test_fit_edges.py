@@ -260,3 +260,32 @@ def test_predict_refuses_a_parameter_that_is_also_a_column(tmp_path: Path) -> No
     assert out.exit_code == 2, out.output
     assert "'x', which is a column of" in out.stderr and "line.csv too" in out.stderr
     assert out.stdout == ""
+
+
+# ---------------------------------------------------------------- overflow
+
+
+@pytest.mark.parametrize("value", ["1e300", "1e200", "-1e300"])
+def test_a_sum_of_squares_past_float64_at_the_start_is_an_error(tmp_path: Path, value: str) -> None:
+    """It was 'converged' after 0 iterations with RSS inf, exit 0, and RuntimeWarnings on stderr."""
+    path = tmp_path / "big.csv"
+    path.write_text(f"x,y\n1,3\n2,5\n3,{value}\n4,9\n", encoding="utf-8")
+    out = run("fit", "a*x+b", "-d", str(path), "--init", "1")
+    no_traceback(out)
+    assert out.exit_code == 2, out.output
+    start = "error: the residual sum of squares is not finite at the start (a = 1.0, b = 1.0)"
+    assert out.stderr.startswith(start)
+    assert "data row 3" in out.stderr and "RuntimeWarning" not in out.stderr
+    assert out.stdout == ""
+
+
+def test_no_numpy_warning_leaks_from_a_fit_of_large_values(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n1,3\n2,5\n3,1e300\n4,9\n", encoding="utf-8")
+    command = [sys.executable, "-m", "autodiff_cli", "fit", "a*x+b", "-d", str(path), "--init", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Warning" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
