@@ -289,3 +289,19 @@ def test_no_numpy_warning_leaks_from_a_fit_of_large_values(tmp_path: Path) -> No
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "Warning" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+# ---------------------------------------------------------------- dropped rows
+
+
+@pytest.mark.parametrize("streamed", [[], ["--batch-size", "2"]], ids=["in-memory", "streamed"])
+def test_dropped_rows_are_counted_when_streamed_too(tmp_path: Path, streamed: list[str]) -> None:
+    path = tmp_path / "missing.csv"
+    path.write_text("x,y\n1,3\n2,nan\n3,7.1\n4,\n5,11\n6,13\n", encoding="utf-8")
+    args = ["fit", "a*x+b", "-d", str(path), "--init", "1", "-O", "adam", "--epochs", "3", "--drop-missing"]
+    out = run(*args, "--json", *streamed)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert (result["dropped"], result["rows"]) == (2, 4)
+    text = run(*args, *streamed)
+    assert "4 rows; 2 dropped for missing values" in text.stdout

@@ -81,6 +81,7 @@ class GradientFit(FitMethod):
     def check_stream(self) -> None:
         """The first pass over a streamed file: every value checked, the rows counted."""
         fitted, held = self.batches.count()
+        self.problem.dropped = self.batches.dropped
         check_rows(self.model, fitted, self.problem.source.name, self.config.validation > 0)
         self.train_rows, self.stream_validation = fitted, (math.nan, held)
 
