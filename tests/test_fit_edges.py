@@ -305,3 +305,43 @@ def test_dropped_rows_are_counted_when_streamed_too(tmp_path: Path, streamed: li
     assert (result["dropped"], result["rows"]) == (2, 4)
     text = run(*args, *streamed)
     assert "4 rows; 2 dropped for missing values" in text.stdout
+
+
+# ---------------------------------------------------------------- predict's column name
+
+
+def test_predict_quotes_the_prediction_column_name_as_csv(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 2, "b": 1}', encoding="utf-8")
+    out = run("predict", "a*x+b", "-p", str(params), "-d", str(line(tmp_path)), "--name", 'pred, "y"')
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["x", 'pred, "y"'] and rows[1] == ["1.0", "3.0"]
+
+
+@pytest.mark.parametrize(
+    "name, message", [("x", "'x' is an input column's too"), ("", "needs a name (--name)")]
+)
+def test_predict_refuses_a_column_name_that_would_clash(tmp_path: Path, name: str, message: str) -> None:
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 2, "b": 1}', encoding="utf-8")
+    target = tmp_path / "out.csv"
+    data = str(line(tmp_path))
+    out = run("predict", "a*x+b", "-p", str(params), "-d", data, "--name", name, "-o", str(target))
+    assert out.exit_code == 2, out.output
+    assert message in out.stderr
+    assert list(tmp_path.glob("out.csv*")) == []
+
+
+def test_predict_leaves_no_partial_file_after_a_bad_cell(tmp_path: Path) -> None:
+    params = tmp_path / "p.json"
+    params.write_text('{"a": 2, "b": 1}', encoding="utf-8")
+    data = tmp_path / "bad.csv"
+    data.write_text("x,y\n1,2\nzz,2\n", encoding="utf-8")
+    out = run("predict", "a*x+b", "-p", str(params), "-d", str(data), "-o", str(tmp_path / "out.csv"))
+    assert out.exit_code == 2, out.output
+    assert "line 3, column 'x': 'zz' is not a number" in out.stderr
+    assert list(tmp_path.glob("out.csv*")) == []
