@@ -54,7 +54,7 @@ def predict(
 
     from ..errors import AdcliError
     from ..fit.data import open_source
-    from ..fit.predict import inputs_of, read_parameters, write_predictions
+    from ..fit.predict import check_name, inputs_of, read_parameters, write_predictions
 
     if ctx.meta.get("adcli.assignments"):
         flag = ctx.meta["adcli.assignments"][0][0]
@@ -62,7 +62,7 @@ def predict(
     program = read_program(ctx, expression, file)
     parameters = read_parameters(params)
     source = open_source(data)
-    inputs_of(program, parameters, source)
+    check_name(name, inputs_of(program, parameters, source))
     if output is None:
         write_predictions(program, parameters, source, sys.stdout, name, reader)
         return
@@ -70,7 +70,11 @@ def predict(
 
     path = check_writable(output)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="") as handle:
-        rows = write_predictions(program, parameters, source, handle, name, reader)
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            rows = write_predictions(program, parameters, source, handle, name, reader)
+    except BaseException:  # (a bad cell further on, Ctrl-C: no half-written file is left)
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     typer.echo(f"wrote {rows} predictions to {output}", err=True)

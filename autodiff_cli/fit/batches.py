@@ -18,6 +18,8 @@ class Batches:
     def __init__(self, problem: Problem, rng: Any) -> None:
         self.problem, self.rng = problem, rng
         self._blocks: list[tuple[Rows, Rows | None]] | None = None
+        self.dropped = 0
+        """Rows dropped for a missing cell (``drop_missing``), counted by a whole pass."""
 
     def in_memory(self, rows: Rows) -> Iterator[Rows]:
         size = self.problem.config.batch_size
@@ -48,10 +50,13 @@ class Batches:
         import numpy as np
 
         problem, config = self.problem, self.problem.config
+        dropped = 0
         for index, table in enumerate(
             stream_tables(problem.source, problem.model.columns, reader=config.reader,
                           drop_missing=config.drop_missing)
         ):
+            dropped += table.dropped
+            self.dropped = max(self.dropped, dropped)
             if not table.rows:
                 continue
             rows = make_rows(problem.model, table, problem.source.name)

@@ -90,13 +90,11 @@ def _listing(names: Sequence[str], most: int = 12) -> str:
 
 
 def delimiter_of(path: Path, header: str) -> str:
-    """Tab for .tsv and .tab files, comma for .csv; otherwise tab when the header has tabs and
-    no commas."""
+    """Tab for .tsv and .tab files; otherwise (.csv too, as the README says) tab when the
+    header has tabs and no commas, else comma."""
     suffix = path.suffix.lower()
     if suffix in (".tsv", ".tab"):
         return "\t"
-    if suffix == ".csv":
-        return ","
     return "\t" if "\t" in header and "," not in header else ","
 
 
@@ -113,6 +111,11 @@ def open_source(path: str | Path) -> Source:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     if size == 0 or not first.strip():
         raise DataError(f"{path} is empty: it needs a header line naming the columns, then rows")
+    if b"\r" in first.rstrip(b"\r\n"):
+        raise DataError(
+            f"{path}: its lines end in CR alone (carriage return, without a line feed): "
+            "write it with LF or CRLF line endings"
+        )
     if len(first) > BLOCK_BYTES:
         raise DataError(f"{path}: the header line is longer than {BLOCK_BYTES >> 20} MiB")
     try:
@@ -198,6 +201,11 @@ def choose_reader(reader: str = "auto") -> str:
 
 def parse_block(source: Source, block: Block, names: Sequence[str], reader: str) -> dict[str, Any]:
     """The block's cells in the columns ``names``, as float64 arrays (nan where missing)."""
+    data = block.data
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        # A line ending in CR alone: pyarrow takes it as a line, NumPy refuses it; Python's
+        # csv module says where it is (or reads a CR inside quotes).
+        return _parse_python(source, block, names)
     try:
         if reader == "pyarrow":
             return _parse_pyarrow(source, block, names)
@@ -272,6 +280,26 @@ def _number(text: str) -> float:
     return float(text)
 
 
+def _fields(source: Source, block: Block, lines: list[str]) -> Iterator[list[str]]:
+    """Python's csv reader over a block's lines; its complaints (a line ending in CR alone, a
+    quote left open) as a DataError with the line."""
+    reader = csv.reader(lines, delimiter=source.delimiter)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line = block.first_line + reader.line_num - 1
+            if "new-line character" in str(error):
+                raise DataError(
+                    f"{source.name}, line {line}: the line ends in CR alone (carriage return, "
+                    "without a line feed): write the file with LF or CRLF line endings"
+                ) from None
+            raise DataError(f"{source.name}, line {line}: {error}") from None
+        yield fields
+
+
 def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
     """Line by line, for a block a fast parser refused: the first bad line is the error."""
     import numpy as np
@@ -284,7 +312,7 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
     except UnicodeDecodeError as error:
         line = block.first_line + block.data[: error.start].count(b"\n")
         raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
-    for offset, fields in enumerate(csv.reader(lines, delimiter=source.delimiter)):
+    for offset, fields in enumerate(_fields(source, block, lines)):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
         line = block.first_line + offset
@@ -307,6 +335,26 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
                     f"{source.name}, line {line}, column '{source.columns[index]}': {shown!r} is not a number"
                 ) from None
     return {name: np.array(values, dtype=np.float64) for name, values in zip(names, out)}
+
+
+def _count_rows(source: Source, block: Block) -> int:
+    """How many rows a block has, each checked for its number of fields."""
+    try:
+        lines = block.data.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        line = block.first_line + block.data[: error.start].count(b"\n")
+        raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
+    width, rows = len(source.columns), 0
+    for offset, fields in enumerate(_fields(source, block, lines)):
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if len(fields) != width:
+            raise DataError(
+                f"{source.name}, line {block.first_line + offset}: {len(fields)} "
+                f"{'field' if len(fields) == 1 else 'fields'}, but the header names {width} columns"
+            )
+        rows += 1
+    return rows
 
 
 # ---------------------------------------------------------------- checking values
@@ -404,16 +452,32 @@ def read_table(
         names,
     )
     if precise and table.rows + table.dropped <= PRECISE_ROWS:
-        columns = {}
-        for block in blocks(source, max(1, source.size)):
-            columns = _parse_precise(source, block, names)
-        import numpy as np
-
-        keep = ~np.any([np.isnan(v) for v in columns.values()], axis=0) if columns else None
-        if keep is not None and not keep.all():
-            columns = {name: values[keep] for name, values in columns.items()}
-        return Table(table.columns, table.rows, table.dropped, columns)
+        return Table(table.columns, table.rows, table.dropped, _read_precise(source, names, table))
     return table
+
+
+def _read_precise(source: Source, names: Sequence[str], table: Table) -> dict[str, Any] | None:
+    """The columns in extended precision, rows as in ``table``; None when a cell that the
+    float64 pass read is not one that numpy.longdouble reads (fullwidth or Arabic-Indic
+    digits, which Python's float takes): the extended precision is only a refinement."""
+    import numpy as np
+
+    parts: list[dict[str, Any]] = []
+    try:
+        # A file without a newline at its end has its last line in a block of its own.
+        for block in blocks(source, max(1, source.size)):
+            parts.append(_parse_precise(source, block, names))
+    except (ValueError, csv.Error, IndexError, UnicodeDecodeError):
+        return None
+    if not parts or not names:
+        return None
+    columns = {name: np.concatenate([part[name] for part in parts]) for name in names}
+    keep = ~np.any([np.isnan(v) for v in columns.values()], axis=0)
+    if not keep.all():
+        columns = {name: values[keep] for name, values in columns.items()}
+    if any(len(values) != table.rows for values in columns.values()):
+        return None
+    return columns
 
 
 def _parse_precise(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
@@ -454,13 +518,18 @@ def stream_tables(
     found: dict[str, tuple[int, list[int]]] = {}
     any_rows = False
     for block in blocks(source, block_bytes):
+        if not names:  # (a model that reads no column: its rows are still counted)
+            counted = _count_rows(source, block)
+            any_rows = any_rows or counted > 0
+            yield Table({}, counted)
+            continue
         columns = parse_block(source, block, names, parser)
         columns, dropped, missing = check_values(source, block, columns, drop_missing)
         if missing:
             if not collect_missing:
                 raise missing_error(source, missing)
             _merge(found, missing)
-        rows = len(next(iter(columns.values()))) if columns else 0
+        rows = len(next(iter(columns.values())))
         any_rows = any_rows or rows + dropped > 0
         yield Table(columns, rows, dropped)
     if found:

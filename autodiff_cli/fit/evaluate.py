@@ -25,7 +25,11 @@ class Evaluator:
         self._buffer: Any = None
 
     def predictions(self, rows: Rows, x: Sequence[float]) -> Any:
-        return self.compiled_model.values_at(*self.model.arguments(self.model.program, rows.columns, x))
+        """The model's value at every row (one per row, also for a model that reads no column)."""
+        import numpy as np
+
+        values = self.compiled_model.values_at(*self.model.arguments(self.model.program, rows.columns, x))
+        return np.broadcast_to(values, (rows.n,))
 
     def residuals(self, rows: Rows, x: Sequence[float]) -> Any:
         r = self.predictions(rows, x) - rows.target

@@ -48,6 +48,10 @@ class GradientFit(FitMethod):
         self.stream_validation = (0.0, 0)
         self.grad_norm = math.nan
         self.best: tuple[float, Any] | None = None
+        self.done: tuple[int, Any, int, float, float] | None = None
+        """The last whole epoch: (epoch, x, steps, loss, gradient norm), where Ctrl-C ends."""
+        self.recorded = -1
+        """The last epoch handed to the records (they may have been taken since)."""
 
     def _validation_rows(self) -> int:
         return self.stream_validation[1]
@@ -77,6 +81,7 @@ class GradientFit(FitMethod):
     def check_stream(self) -> None:
         """The first pass over a streamed file: every value checked, the rows counted."""
         fitted, held = self.batches.count()
+        self.problem.dropped = self.batches.dropped
         check_rows(self.model, fitted, self.problem.source.name, self.config.validation > 0)
         self.train_rows, self.stream_validation = fitted, (math.nan, held)
 
@@ -92,8 +97,9 @@ class GradientFit(FitMethod):
         first = self._full_loss()
         self.grad_norm = self._full_gradient_norm()
         self.losses.append(first)
-        yield self.row(0, first, self.grad_norm, self.step_size, self.x, self._validation_now())
+        self.done = (0, self.x.copy(), 0, first, self.grad_norm)
         self.record(0, first, self.grad_norm, self.x)
+        yield self.row(0, first, self.grad_norm, self.step_size, self.x, self._validation_now())
         reason = "epochs"
         last_yield = time.perf_counter()
         while self.epoch < epochs:
@@ -131,6 +137,7 @@ class GradientFit(FitMethod):
                     val_count,
                 )
             self._note_best(epoch_loss)
+            self.done = (self.epoch, self.x.copy(), self.steps, epoch_loss, self.grad_norm)
             self.record(self.epoch, epoch_loss, self.grad_norm, self.x)
             converged = (
                 self.config.batch_size is None and self.config.tol > 0 and self.grad_norm < self.config.tol
@@ -223,7 +230,21 @@ class GradientFit(FitMethod):
             warnings,
         )
 
+    def record(self, step: int, loss: float, grad_norm: float, x: Sequence[float]) -> None:
+        super().record(step, loss, grad_norm, x)
+        self.recorded = step
+
     def interrupt(self) -> FitResult:
-        self.records.clear()
+        """Finish after Ctrl-C where the last whole epoch ended: the steps of an epoch cut
+        short are dropped, and so the trajectory's last record is the result's point.  The
+        records of whole epochs are kept (and the last one added, when Ctrl-C came between
+        the epoch's end and its record)."""
+        if self.done is not None:
+            epoch, x, steps, loss, norm = self.done
+            self.epoch, self.x, self.steps, self.grad_norm = epoch, x, steps, norm
+            self.records[:] = [r for r in self.records if r[0] <= epoch]
+            last = self.records[-1][0] if self.records else self.recorded
+            if last < epoch:
+                self.record(epoch, loss, norm, x)
         self.result = self._result("interrupted", summarize=False)
         return self.result

@@ -84,12 +84,15 @@ class LeastSquaresFit(FitMethod):
                 f"the model or its derivatives are not finite at {self._where(x)} in "
                 f"{int(bad.sum())} rows (the first: data row {row + 1}); start elsewhere"
             )
-        return triangulate(augmented)
+        with np.errstate(all="ignore"):  # (a sum of squares past float64's range is inf, checked)
+            return triangulate(augmented)
 
     def _where(self, x: Any) -> str:
         return ", ".join(f"{n} = {float(v)!r}" for n, v in zip(self.names, x))
 
     def progress(self) -> Iterator[Row | None]:
+        import numpy as np
+
         from ..errors import AdcliError
 
         settings = LMSettings(
@@ -102,12 +105,14 @@ class LeastSquaresFit(FitMethod):
         best: tuple[float, Any, str] | None = None
         warnings: list[str] = []
         try:
-            self._linearized(start)
+            _, _, rss = self._linearized(start)
         except AdcliError:
             raise FitError(
                 f"the model or its derivatives are not finite at the start ({self._where(start)}); "
                 "choose other start values"
             ) from None
+        if not math.isfinite(rss):
+            self._overflow(start)
         for factor in (settings.factor, settings.factor / 100):
             attempt = LMSettings(settings.iterations, settings.ftol, settings.xtol, settings.gtol, factor)
             gen = levenberg_marquardt(
@@ -135,7 +140,8 @@ class LeastSquaresFit(FitMethod):
                     self.losses.append(item.rss)
                     yield self.row(self.iteration, item.rss, item.grad_norm, item.par, item.x)
                 self._last = item
-            rss = float(self._residuals(self.x) @ self._residuals(self.x))
+            with np.errstate(all="ignore"):
+                rss = float(self._residuals(self.x) @ self._residuals(self.x))
             if best is None or rss < best[0]:
                 best = (rss, self.x.copy(), reason)
             r, _, _ = self._linearized(self.x)
@@ -158,6 +164,18 @@ class LeastSquaresFit(FitMethod):
             yield self.row(self.iteration, final, self._final_grad, self._last.par, self.x)
             result = dataclasses.replace(result, losses=tuple(self.losses))
         self.result = result
+
+    def _overflow(self, x: Any) -> None:
+        """The residual sum of squares at x is past float64's range: say where, and stop."""
+        import numpy as np
+
+        r = np.abs(self._residuals(x))
+        row = int(np.argmax(r))
+        raise FitError(
+            f"the residual sum of squares is not finite at the start ({self._where(x)}): the "
+            f"residuals are too large to square in float64 (the largest, {float(r[row])!r}, in "
+            f"data row {row + 1}); rescale the data or choose other start values"
+        )
 
     def _singular(self, r: Any) -> bool:
         import numpy as np

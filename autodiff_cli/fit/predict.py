@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import expr as ast
-from ..errors import DataError, did_you_mean
+from ..errors import DataError, did_you_mean, option
 from .data import Source, stream_tables
 from .model import FitError
 
@@ -49,6 +49,13 @@ def inputs_of(program: ast.Program, parameters: Mapping[str, float], source: Sou
                 f"(its columns: {', '.join(source.columns)}; the parameters: "
                 f"{', '.join(parameters)})"
             )
+    clash = [n for n in parameters if n in program.variables and n in source.columns]
+    if clash:
+        raise DataError(
+            f"the parameters file gives {', '.join(map(repr, clash))}, which "
+            f"{'is a column' if len(clash) == 1 else 'are columns'} of {source.name} too: the model "
+            f"would take the file's value at every row; rename the parameter or the column"
+        )
     unused = [n for n in parameters if n not in program.variables]
     if unused:
         raise FitError(
@@ -56,6 +63,18 @@ def inputs_of(program: ast.Program, parameters: Mapping[str, float], source: Sou
             "is it the same model?"
         )
     return inputs
+
+
+def check_name(name: str, inputs: tuple[str, ...]) -> None:
+    """The prediction column's name: not empty, and not an input column's (the CSV would
+    have two columns of one name)."""
+    if not name.strip():
+        raise DataError(f"the prediction column needs a name ({option('name')})")
+    if name in inputs:
+        raise DataError(
+            f"the prediction column's name '{name}' is an input column's too; choose another "
+            f"with {option('name', 'COLUMN')}"
+        )
 
 
 def predictions(
@@ -86,10 +105,13 @@ def write_predictions(
     reader: str = "auto",
 ) -> int:
     """Write CSV to ``out``: the input columns and the prediction, one line per row; the rows."""
+    import csv
+
     import numpy as np
 
     inputs = inputs_of(program, parameters, source)
-    out.write(",".join([*inputs, name]) + "\n")
+    check_name(name, inputs)
+    csv.writer(out, lineterminator="\n").writerow([*inputs, name])
     rows = 0
     for columns, values in predictions(program, parameters, source, reader):
         block = np.column_stack([*(columns[n] for n in inputs), values])

@@ -95,6 +95,24 @@ class Problem:
         return self.rows is None
 
 
+def check_settings(config: FitConfig) -> None:
+    """The counts and tolerances, each in its range, under fit's own names (the minimize
+    methods take tol as their gtol: a bad --tol must not be reported as --gtol)."""
+    for name in ("tol", "ftol", "xtol", "gtol"):
+        value = getattr(config, name)
+        if not value >= 0.0:
+            raise FitError(f"{option(name)} must be 0 or more, not {value!r}")
+    counts = (("iterations", config.iterations, 1), ("epochs", config.epochs, 0), ("seed", config.seed, 0),
+              ("batch_size", config.batch_size, 1), ("every", config.every, 1))
+    for name, count, least in counts:
+        if count is None:
+            continue
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise FitError(f"{option(name)} must be a whole number, not {count!r}")
+        if count < least:
+            raise FitError(f"{option(name)} must be {'at least 1' if least else '0 or more'}, not {count}")
+
+
 def prepare(model: FitModel, source: Source, start: dict[str, float], config: FitConfig) -> Problem:
     """Check the settings, then read the data (whole, unless mini-batches stream it)."""
     import numpy as np
@@ -126,6 +144,7 @@ def prepare(model: FitModel, source: Source, start: dict[str, float], config: Fi
                 f"{method} takes no {', '.join(sorted(config.hyper))}; those are the descent "
                 "optimizers' settings"
             )
+    check_settings(config)
     if not 0.0 <= config.validation < 1.0:
         raise FitError(f"{option('validation')} is a fraction of the rows, at least 0 and below 1")
     if not config.delta > 0 or not math.isfinite(config.delta):
