@@ -509,3 +509,28 @@ def test_least_squares_log_shows_the_iterations_minimize_shows() -> None:
     chosen = Rows()
     result = fit(model, data, sinks=[chosen], config=FitConfig(every=50), **start)
     assert [k for k in chosen.steps if k != result.iterations] == list(range(0, result.iterations, 50))
+
+
+@pytest.mark.parametrize("stop_after", [1, 5, 40, 200])
+def test_least_squares_interrupted_keeps_every_iteration_recorded(stop_after: int) -> None:
+    """Ctrl-C during Levenberg–Marquardt: the records of the iterations taken are kept (the run
+    loop has taken some already, the rest are still in the method's list), and the result's
+    point is the last record's."""
+    from autodiff_cli.fit import make_method, setup
+
+    problem = setup("b1*(x^2+x*b2) / (x^2+x*b3+b4)", EXAMPLES / "mgh09.csv",
+                    [("b1", 25.0), ("b2", 39.0), ("b3", 41.5), ("b4", 39.0)],
+                    config=FitConfig(record=True))
+    method = make_method(problem)
+    taken: list[tuple[float, ...]] = []
+    for count, _ in enumerate(method.progress()):
+        taken += method.records  # as the run loop drains them
+        method.records.clear()
+        if count == stop_after:
+            break
+    result = method.interrupt()
+    taken += method.records
+    steps = [int(r[0]) for r in taken]
+    assert steps == list(range(len(steps))) and steps[-1] == result.iterations
+    assert list(taken[-1][3:]) == [result.parameters[n] for n in ("b1", "b2", "b3", "b4")]
+    assert result.stop_reason == "interrupted"
