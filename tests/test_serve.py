@@ -618,3 +618,13 @@ def test_a_burst_of_requests_waits_for_a_slot_instead_of_being_reset(server: tup
     for thread in threads:
         thread.join()
     assert len(statuses) == count and set(statuses) <= {200, 503}, sorted(map(str, statuses))
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"free": "x"}, "'free' must be a list or null, not text"),
+    ({"steps": "10"}, "'steps' must be a number, not text"),
+])
+def test_type_errors_name_json_types(server: tuple[str, int], data: dict[str, Any], message: str) -> None:
+    """The message names JSON's types (null), not Python's (NoneType)."""
+    error = error_of(post(server, "descend", {"expression": "x^2", "start": {"x": 1}, **data}))
+    assert error["message"] == message

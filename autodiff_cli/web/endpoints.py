@@ -78,8 +78,8 @@ def field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], def
 
 
 def _kind_names(kinds: Sequence[type]) -> str:
-    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
-             dict: "an object", list: "a list"}
+    names = {str: "text", int: "a number", float: "a number", bool: "true or false",
+             dict: "an object", list: "a list", type(None): "null"}
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
