@@ -36,7 +36,7 @@ from autodiff_cli.optimize.optimizers import OPTIMIZERS
 from autodiff_cli.render.json import graph_dict, jsonable, trace_dict
 from autodiff_cli.render.svg import graph_svg
 from autodiff_cli.web.endpoints import LIMITS
-from autodiff_cli.web.server import is_loopback
+from autodiff_cli.web.server import is_loopback, make_server
 
 from .browser import running_server
 from .test_language import doubling_functions
@@ -203,6 +203,15 @@ def test_a_request_from_the_page_itself_is_answered(server: tuple[str, int]) -> 
 def test_wider_addresses_are_not_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("evil")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", ""])
+def test_every_interface_is_shown_as_an_address_a_browser_opens(host: str) -> None:
+    server = make_server(host)
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}/"
+    finally:
+        server.server_close()
 
 
 # ---------------------------------------------------------------- bodies

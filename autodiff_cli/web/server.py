@@ -96,7 +96,7 @@ class Server(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        shown = self.host if is_loopback(self.host) or self.host not in ("0.0.0.0", "::") \
+        shown = self.host if is_loopback(self.host) or self.host not in ("0.0.0.0", "::", "") \
             else "127.0.0.1"
         if ":" in shown:
             shown = f"[{shown}]"
