@@ -291,6 +291,24 @@ def test_no_numpy_warning_leaks_from_a_fit_of_large_values(tmp_path: Path) -> No
     assert "Warning" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_descent_that_diverges_on_large_values_says_so_quietly(tmp_path: Path, optimizer: str) -> None:
+    """Gradients of 1e300: their norm is computed without overflow (no NumPy warning), the run
+    diverges (exit 1), and the report shows no uncertainties of the point it stopped at."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n1,3\n2,1e300\n3,7\n", encoding="utf-8")
+    command = [sys.executable, "-m", "autodiff_cli", "fit", "a*x+b", "-d", str(path), "--init", "1",
+               "-O", optimizer, "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == "", done.stderr
+    result = json.loads(done.stdout)
+    assert result["stop_reason"] == "diverged"
+    assert result["standard_errors"] is None and result["correlation"] is None
+
+
 # ---------------------------------------------------------------- dropped rows
 
 

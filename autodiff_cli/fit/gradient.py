@@ -11,6 +11,7 @@ from typing import Any
 
 from ..optimize.loop import Row
 from ..optimize.optimizers import OPTIMIZERS, array_step, settings_of
+from ..optimize.search import norm as vector_norm
 from .batches import Batches
 from .evaluate import accuracy
 from .problem import Problem
@@ -66,7 +67,7 @@ class GradientFit(FitMethod):
         if self.config.l2:
             loss += self.config.l2 * float(x @ x)
             g += 2.0 * self.config.l2 * x
-        norm = float(np.sqrt(g @ g))
+        norm = vector_norm(g)
         if not (-DIVERGENCE_LIMIT <= loss <= DIVERGENCE_LIMIT and math.isfinite(norm)):
             return math.nan, norm
         new, self.t, self.step_size = self.step_fn(x, g, self.t, self.state)
@@ -181,7 +182,7 @@ class GradientFit(FitMethod):
         g = np.array([float(np.mean(v)) for v in grads])
         if self.config.l2:
             g += 2.0 * self.config.l2 * self.x
-        return float(np.sqrt(g @ g))
+        return vector_norm(g)
 
     def _result(self, reason: str, summarize: bool = True) -> FitResult:
         import numpy as np

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..optimize.loop import Row
 from ..optimize.run import row_due
+from ..optimize.search import norm as vector_norm
 from .leastsq import LMSettings, Triangle, levenberg_marquardt, triangle, triangulate
 from .model import FitError
 from .problem import Problem
@@ -227,7 +228,7 @@ class LeastSquaresFit(FitMethod):
             sums.triangle = Triangle(p)
             sums.triangle.r = r
             grad = r.T @ qtr
-            self._final_grad = float(np.sqrt(grad @ grad))
+            self._final_grad = vector_norm(grad)
         held = held_at_bounds(self.names, x, self.config.bounds, grad)
         stats = statistics(self.names, sums, least_squares=True, held=held)
         settings = {"ftol": self.config.ftol, "xtol": self.config.xtol, "gtol": self.config.gtol}

@@ -82,8 +82,9 @@ class FitMethod(Outcome[FitResult]):
             stop_reason=reason,
             elapsed=time.perf_counter() - self.started,
             loss_value=loss_value,
-            standard_errors=stats.standard_errors if stats else None,
-            correlation=stats.correlation if stats else None,
+            # (at a point where the run diverged, uncertainties would describe nothing)
+            standard_errors=stats.standard_errors if stats and reason != "diverged" else None,
+            correlation=stats.correlation if stats and reason != "diverged" else None,
             residual_sum_of_squares=stats.rss if stats else None,
             residual_standard_deviation=stats.residual_sd if stats else None,
             degrees_of_freedom=stats.dof if stats else 0,
