@@ -534,3 +534,29 @@ def test_least_squares_interrupted_keeps_every_iteration_recorded(stop_after: in
     assert steps == list(range(len(steps))) and steps[-1] == result.iterations
     assert list(taken[-1][3:]) == [result.parameters[n] for n in ("b1", "b2", "b3", "b4")]
     assert result.stop_reason == "interrupted"
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_full_batch_descent_s_records_pair_each_point_with_its_own_loss(tmp_path: Path,
+                                                                         optimizer: str) -> None:
+    """Every row at once: record k is the point after k steps with the loss and gradient norm
+    there (not the loss before the step), so the last record's loss is the result's."""
+    xs = [float(i) for i in range(10)]
+    ys = [2 * x + 1 + 0.1 * (-1) ** i for i, x in enumerate(xs)]
+    data = write(tmp_path / "line.csv", ["x", "y"], [[x, y] for x, y in zip(xs, ys)])
+    trajectory = tmp_path / "run.csv"
+    out = CliRunner().invoke(app, ["fit", "a*x + b", "--data", str(data), "--a", "0", "--b", "0",
+                                   "-O", optimizer, "--lr", "0.01", "--epochs", "5", "--tol", "0",
+                                   "--output", str(trajectory), "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    rows = list(csv.DictReader(trajectory.open()))
+    assert [int(r["step"]) for r in rows] == list(range(6))
+    for row in rows:
+        a, b = float(row["a"]), float(row["b"])
+        residuals = [a * x + b - y for x, y in zip(xs, ys)]
+        loss = sum(r * r for r in residuals) / len(xs)
+        grad = (2 * sum(r * x for r, x in zip(residuals, xs)) / len(xs), 2 * sum(residuals) / len(xs))
+        assert float(row["loss"]) == pytest.approx(loss, rel=1e-12)
+        assert float(row["grad_norm"]) == pytest.approx(math.hypot(*grad), rel=1e-12)
+    assert float(rows[-1]["loss"]) == pytest.approx(result["loss_value"], rel=1e-12)

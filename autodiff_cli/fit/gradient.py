@@ -57,8 +57,9 @@ class GradientFit(FitMethod):
     def _validation_rows(self) -> int:
         return self.stream_validation[1]
 
-    def _update(self, loss_values: Any, grads: Sequence[Any]) -> tuple[float, float]:
-        """One optimizer step from a batch's per-row losses and gradients."""
+    def _mean(self, loss_values: Any, grads: Sequence[Any]) -> tuple[float, Any, float]:
+        """The mean loss over a batch's rows, its gradient and the gradient's norm, at x (with
+        the l2 penalty)."""
         import numpy as np
 
         x = self.x
@@ -67,7 +68,14 @@ class GradientFit(FitMethod):
         if self.config.l2:
             loss += self.config.l2 * float(x @ x)
             g += 2.0 * self.config.l2 * x
-        norm = vector_norm(g)
+        return loss, g, vector_norm(g)
+
+    def _update(self, mean: tuple[float, Any, float]) -> tuple[float, float]:
+        """One optimizer step from a batch's mean loss, gradient and norm (:meth:`_mean`)."""
+        import numpy as np
+
+        x = self.x
+        loss, g, norm = mean
         if not (-DIVERGENCE_LIMIT <= loss <= DIVERGENCE_LIMIT and math.isfinite(norm)):
             return math.nan, norm
         new, self.t, self.step_size = self.step_fn(x, g, self.t, self.state)
@@ -103,6 +111,12 @@ class GradientFit(FitMethod):
         yield self.row(0, first, self.grad_norm, self.step_size, self.x, self._validation_now())
         reason = "epochs"
         last_yield = time.perf_counter()
+        # Every row at once (in memory, one batch an epoch): the loss and gradient at the point
+        # each step reaches are computed right after it, for that epoch's row and record (the
+        # loss belongs to the point beside it), and the next step uses them.
+        whole = problem.rows is not None and (self.config.batch_size is None
+                                              or self.config.batch_size >= problem.rows.n)
+        ahead: tuple[float, Any, float] | None = None
         while self.epoch < epochs:
             total, count = 0.0, 0
             val_total, val_count = 0.0, 0
@@ -117,11 +131,13 @@ class GradientFit(FitMethod):
                         val_total += float(np.sum(evaluator.loss_values(batch[1], self.x)))
                         val_count += batch[1].n
                         continue
-                    values, grads = evaluator.loss(batch, self.x)
-                    loss, norm = self._update(values, grads)
+                    loss, norm = self._update(ahead or self._mean(*evaluator.loss(batch, self.x)))
                     if math.isnan(loss):
                         reason = "diverged"
                         break
+                    if whole:
+                        ahead = self._mean(*evaluator.loss(batch, self.x))
+                        loss, _, norm = ahead
                     total += loss * batch.n
                     count += batch.n
                     self.grad_norm = norm
