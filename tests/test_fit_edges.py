@@ -363,3 +363,16 @@ def test_predict_leaves_no_partial_file_after_a_bad_cell(tmp_path: Path) -> None
     assert out.exit_code == 2, out.output
     assert "line 3, column 'x': 'zz' is not a number" in out.stderr
     assert list(tmp_path.glob("out.csv*")) == []
+
+
+def test_predict_with_a_missing_input_says_so_without_offering_an_option_it_lacks(tmp_path: Path) -> None:
+    """predict has no --drop-missing (a dropped row would have no prediction): its message does
+    not offer it, and nothing reaches the output before the error."""
+    data = tmp_path / "new.csv"
+    data.write_text("x\n1\nnan\n3\n", encoding="utf-8")
+    params = tmp_path / "params.json"
+    params.write_text('{"a": 2}', encoding="utf-8")
+    result = runner.invoke(app, ["predict", "a*x", "--params", str(params), "--data", str(data)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "1 in column 'x' (line 3); a prediction needs every input: fix them" in result.stderr
+    assert "drop-missing" not in result.stderr

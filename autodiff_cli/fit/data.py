@@ -393,8 +393,9 @@ def check_values(
     return {name: values[keep] for name, values in columns.items()}, int(bad.sum()), {}
 
 
-def missing_error(source: Source, missing: dict[str, tuple[int, list[int]]]) -> DataError:
-    """How many cells are missing, and where."""
+def missing_error(source: Source, missing: dict[str, tuple[int, list[int]]],
+                  droppable: bool = True) -> DataError:
+    """How many cells are missing, and where (and, when the rows may be dropped, how)."""
     total = sum(count for count, _ in missing.values())
     parts = []
     for name, (count, lines) in missing.items():
@@ -402,7 +403,8 @@ def missing_error(source: Source, missing: dict[str, tuple[int, list[int]]]) -> 
         parts.append(f"{count} in column '{name}' (line{'s' if count > 1 else ''} {shown})")
     return DataError(
         f"{source.name} has {total} missing value{'s' if total > 1 else ''} (empty or nan): "
-        f"{'; '.join(parts)}; fix them, or drop those rows with {option('drop_missing')}"
+        + (f"{'; '.join(parts)}; fix them, or drop those rows with {option('drop_missing')}" if droppable
+           else f"{'; '.join(parts)}; a prediction needs every input: fix them")
     )
 
 
@@ -507,8 +509,10 @@ def stream_tables(
     drop_missing: bool = False,
     block_bytes: int = BLOCK_BYTES,
     collect_missing: bool = False,
+    droppable: bool = True,
 ) -> Iterator[Table]:
-    """The columns ``names``, a block of rows at a time (memory: one block).
+    """The columns ``names``, a block of rows at a time (memory: one block).  ``droppable``:
+    whether the message about missing values may offer to drop their rows.
 
     Missing values raise at the block that has them (or, with ``collect_missing``, after
     every block has been read, so that the message counts them all).
@@ -527,13 +531,13 @@ def stream_tables(
         columns, dropped, missing = check_values(source, block, columns, drop_missing)
         if missing:
             if not collect_missing:
-                raise missing_error(source, missing)
+                raise missing_error(source, missing, droppable)
             _merge(found, missing)
         rows = len(next(iter(columns.values())))
         any_rows = any_rows or rows + dropped > 0
         yield Table(columns, rows, dropped)
     if found:
-        raise missing_error(source, found)
+        raise missing_error(source, found, droppable)
     if not any_rows:
         raise DataError(f"{source.name} has a header but no rows")
 

@@ -87,7 +87,7 @@ def predictions(
 
     inputs = inputs_of(program, parameters, source)
     compiled = compile_program(program, ())
-    for table in stream_tables(source, inputs, reader=reader):
+    for table in stream_tables(source, inputs, reader=reader, droppable=False):
         n = table.rows
         args = [
             table.columns[name] if name in table.columns else parameters[name] for name in program.variables
@@ -111,9 +111,10 @@ def write_predictions(
 
     inputs = inputs_of(program, parameters, source)
     check_name(name, inputs)
-    csv.writer(out, lineterminator="\n").writerow([*inputs, name])
     rows = 0
     for columns, values in predictions(program, parameters, source, reader):
+        if rows == 0:  # the header once the first block has read well (not before an error)
+            csv.writer(out, lineterminator="\n").writerow([*inputs, name])
         block = np.column_stack([*(columns[n] for n in inputs), values])
         out.write("\n".join(",".join(repr(float(v)) for v in row) for row in block.tolist()))
         out.write("\n")
