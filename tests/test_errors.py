@@ -498,3 +498,35 @@ def test_a_name_given_to_an_option_is_not_taken_for_a_mistyped_option(args: list
     message = fails(*args)
     assert "no such option" not in message
     assert re.search(r"the expression has no variable '(a|q|gtl)' \(its variables: x\)", message)
+
+
+def test_an_output_file_may_not_be_an_input_or_another_output(tmp_path: Path) -> None:
+    """Refused before any work, by any name of the file (a symbolic or a hard link), so the
+    data, the program or the other output is left as it was."""
+    import os
+
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,3\n2,5\n3,7.1\n", encoding="utf-8")
+    program = tmp_path / "f.csv"
+    program.write_text("(x-1)^2", encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(data)
+    os.link(data, tmp_path / "hard.csv")
+    params = tmp_path / "params.json"
+    params.write_text('{"a": 2, "b": 1}', encoding="utf-8")
+    cases = [
+        (["fit", "a*x+b", "--data", str(data), "--init", "1", "-o", str(data)], "--output", "--data"),
+        (["fit", "a*x+b", "--data", str(data), "--init", "1", "--save", str(tmp_path / "link.csv")],
+         "--save", "--data"),
+        (["fit", "a*x+b", "--data", str(data), "--init", "1", "-o", str(tmp_path / "t.csv"),
+          "--save", str(tmp_path / "t.csv")], "--save", "--output"),
+        (["predict", "a*x+b", "--params", str(params), "--data", str(data), "-o", str(tmp_path / "hard.csv")],
+         "--output", "--data"),
+        (["minimize", "--file", str(program), "--init", "0", "-o", str(program)], "--output", "--file"),
+        (["descend", "--file", str(program), "--init", "0", "-o", str(program)], "--output", "--file"),
+    ]
+    for args, output, source in cases:
+        message = fails(*args)
+        assert f"is the file of {source} too: writing it would replace that" in message, message
+        assert message.startswith(f"error: {output} ")
+    assert data.read_text(encoding="utf-8") == "x,y\n1,3\n2,5\n3,7.1\n"
+    assert program.read_text(encoding="utf-8") == "(x-1)^2" and not (tmp_path / "t.csv").exists()

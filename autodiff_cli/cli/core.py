@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
-from ..errors import AdcliError, UnknownVariableError, command_line_spelling
+from ..errors import AdcliError, OutputFileError, UnknownVariableError, command_line_spelling
 
 ASSIGNMENTS = "adcli.assignments"
 
@@ -86,6 +86,7 @@ class VariableCommand(TyperCommand):
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            _distinct_files(ctx, self.get_params(ctx))
             return super().invoke(ctx)
         except AdcliError as error:
             from ..render.console import console, error_text
@@ -112,6 +113,34 @@ class VariableCommand(TyperCommand):
             console(stderr=True).print(
                 error_text(f"cannot write the output: {error.strerror or error}"), soft_wrap=True)
             raise typer.Exit(2) from None
+
+
+INPUT_FILES = ("file", "data", "params")
+OUTPUT_FILES = ("output", "save", "plot")
+
+
+def _distinct_files(ctx: Any, params: list[Any]) -> None:
+    """Before any work: an output file may not be an input (``fit --data d.csv -o d.csv``
+    would replace the data) or another output (one would replace the other)."""
+    import os
+
+    flags = {param.name: param.opts[0] for param in params if getattr(param, "opts", None)}
+    seen: dict[Any, str] = {}
+    for name in (*INPUT_FILES, *OUTPUT_FILES):
+        path = ctx.params.get(name)
+        if path is None or str(path) == "-":
+            continue
+        keys: list[Any] = [os.path.realpath(path)]
+        try:
+            stat = os.stat(path)
+            keys.append((stat.st_dev, stat.st_ino))  # the same file by another name (a hard link)
+        except OSError:
+            pass
+        for key in keys:
+            if key in seen:
+                raise OutputFileError(f"{flags.get(name, name)} {path} is the file of {seen[key]} too: "
+                                      "writing it would replace that; choose another name")
+        seen.update(dict.fromkeys(keys, flags.get(name, name)))
 
 
 def _is_flag(token: str) -> bool:
