@@ -135,6 +135,55 @@ def test_bounds_with_constant_expressions_and_equal_ends() -> None:
     assert result.active_bounds == {"x": "upper", "y": "fixed"}
 
 
+@pytest.mark.parametrize("method", ALL)
+def test_a_variable_fixed_by_its_bounds_is_left_out_of_the_classification(method: str) -> None:
+    """With y fixed at 0, x² - y² is x²: (0, 0) is a minimum, not the saddle that the Hessian
+    over both variables shows (its gradient component in y is 0, so y is not 'pushed')."""
+    result = minimize("x^2 - y^2", method=method, bounds={"y": "0:0"}, x=1, y=0)
+    assert result.classification == "local minimum" and result.ok
+    assert result.eigenvalues == (2.0,) and result.eigenvalues_over == ("x",)
+    assert result.active_bounds == {"y": "fixed"}
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_corner_with_a_zero_gradient_is_no_saddle(method: str) -> None:
+    """x·y on [0, 1]² at (0, 0): both variables at their lower bounds with a zero gradient.
+    The Hessian's negative curvature lies along (1, -1), which leaves the box; along every
+    direction into it f stays ≥ 0, level along the axes: not a saddle, and (to second order)
+    not provably a strict minimum either."""
+    result = minimize("x*y", method=method, bounds={"x": "0:1", "y": "0:1"}, x=0, y=0)
+    assert result.classification.startswith("inconclusive") and "no direction the bounds allow" \
+        in result.classification
+    assert result.ok and result.eigenvalues == () and result.eigenvalues_over == ()
+    assert "saddle" not in result.message
+
+
+@pytest.mark.parametrize("source, start, bounds, kind", [
+    # strictly positive along the directions into the box (x·y + x² + y² at the corner)
+    ("x*y + x^2 + y^2", {"x": 0, "y": 0}, {"x": "0:1", "y": "0:1"}, "local minimum"),
+    # f falls along (1, 1), which the box allows: a saddle, however the Hessian is split
+    ("-x*y + x^2/4 + y^2/4", {"x": 0, "y": 0}, {"x": "0:1", "y": "0:1"}, "saddle point"),
+    # from the upper bound of y, a step into the box is negative: x·y falls along (1, -1)
+    ("x*y + z^2", {"x": 0, "y": 0, "z": 0}, {"x": "0:1", "y": "-1:0"}, "saddle point"),
+    # a free variable (z) eliminated first: its coupling to x makes -x² + ... fall
+    ("x^2 + z^2 - 3*x*z", {"x": 0, "z": 0}, {"x": "0:1"}, "saddle point"),
+    ("x^2 + z^2 - x*z", {"x": 0, "z": 0}, {"x": "0:1"}, "local minimum"),
+])
+def test_the_second_order_test_at_a_bound_with_a_zero_gradient(
+        source: str, start: dict[str, float], bounds: dict[str, str], kind: str) -> None:
+    result = minimize(source, bounds=bounds, **start)
+    assert result.point == {n: float(v) for n, v in start.items()}
+    assert result.classification.split(":")[0] == kind
+    assert result.ok == (kind == "local minimum")
+
+
+def test_the_second_order_test_at_a_bound_mirrors_for_maximize() -> None:
+    result = minimize("-(x*y + x^2 + y^2)", bounds={"x": "0:1", "y": "0:1"}, maximize=True, x=0, y=0)
+    assert result.classification.startswith("local maximum: f falls along every direction") and result.ok
+    result = minimize("x*y - x^2/4 - y^2/4", bounds={"x": "0:1", "y": "0:1"}, maximize=True, x=0, y=0)
+    assert result.classification.startswith("saddle point: f rises") and not result.ok
+
+
 @pytest.mark.parametrize("bounds, message", [
     ({"x": "3:1"}, "empty"), ({"q": "0:1"}, "no variable 'q'"), ({"x": "0"}, "NAME=LO:HI"),
     ({"x": "0:z"}, "not a constant"), ({"x": (math.nan, 1.0)}, "not numbers"),
