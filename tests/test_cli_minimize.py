@@ -240,3 +240,12 @@ def test_a_corner_of_the_box_with_a_zero_gradient_is_no_saddle(method: str) -> N
     assert "saddle" not in out.stdout and data["ok"]
     assert data["classification"].startswith("inconclusive: f falls to second order along no direction")
     assert data["eigenvalues"] == [] and data["eigenvalues_over"] == []
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "bfgs", "newton-cg", "newton"])
+def test_unbounded_below_past_the_limit_with_every_method(method: str) -> None:
+    out = runner.invoke(app, ["minimize", "-exp(x)", "--x", "0", "-m", method])
+    assert out.exit_code == 1, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "f keeps falling along a direction: it looks unbounded below there"
+    assert rows["point is"] == "no minimum: f keeps falling along the run's last direction"

@@ -561,3 +561,19 @@ def test_bound_ends_as_texts_in_a_pair() -> None:
 def test_max_iter_must_be_whole() -> None:
     with pytest.raises(AdcliError, match=re.escape("'max_iter' must be a whole number, not 1.5")):
         minimize("x^2", max_iter=1.5, x=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("maximize", [False, True])
+def test_every_method_stops_as_unbounded_past_the_limit(method: str, maximize: bool) -> None:
+    """-exp(x) falls past -1e300 (exp(x) rises past 1e300, maximized): every method says
+    unbounded there, rather than 'stalled' or 'converged' at an f of -1.8e308."""
+    result = minimize("exp(x)" if maximize else "-exp(x)", method=method, maximize=maximize, x=0)
+    assert result.stop_reason == "unbounded" and not result.ok
+    assert abs(result.value) > 1e300 and math.isfinite(result.value)
+    assert result.classification.startswith("no maximum" if maximize else "no minimum")
+
+
+def test_a_start_below_the_limit_is_not_unbounded_by_itself() -> None:
+    result = minimize("x^2 - 1e305", x=0)
+    assert result.stop_reason == "gtol" and result.classification == "local minimum"
