@@ -249,3 +249,17 @@ def test_unbounded_below_past_the_limit_with_every_method(method: str) -> None:
     rows = summary(out.stdout)
     assert rows["stopped"] == "f keeps falling along a direction: it looks unbounded below there"
     assert rows["point is"] == "no minimum: f keeps falling along the run's last direction"
+
+
+def test_maximize_stalled_says_increases_not_decreases() -> None:
+    out = runner.invoke(app, ["minimize", "-abs(x)-abs(y)+0.1*x", "--x", "1", "--y", "1", "-m", "bfgs",
+                              "--maximize"])
+    assert out.exit_code == 1, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "stalled: no step increases f further, yet the gradient is not small"
+    assert "decrease" not in out.stdout and "lower" not in out.stdout
+
+
+def test_gtol_0_says_the_gradient_fell_to_0() -> None:
+    out = runner.invoke(app, ["minimize", "exp(-x)", "--x", "1", "--gtol", "0"])
+    assert summary(out.stdout)["stopped"] == "converged: the gradient norm fell to 0 (--gtol 0)"

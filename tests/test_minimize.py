@@ -26,6 +26,7 @@ from autodiff_cli.optimize.minimize import (
     minimize,
     minimize_program,
 )
+from autodiff_cli.optimize.minimize_result import stop_message
 
 from .strategies import points, programs
 from .test_mgh_problems import mgh
@@ -577,3 +578,23 @@ def test_every_method_stops_as_unbounded_past_the_limit(method: str, maximize: b
 def test_a_start_below_the_limit_is_not_unbounded_by_itself() -> None:
     result = minimize("x^2 - 1e305", x=0)
     assert result.stop_reason == "gtol" and result.classification == "local minimum"
+
+
+def test_stalled_and_precision_read_right_when_maximizing() -> None:
+    stalled = minimize("-abs(x)-abs(y)+0.1*x", method="bfgs", maximize=True, x=1, y=1)
+    assert stalled.stop_reason == "stalled"
+    assert stalled.message == "stalled: no step increases f further, yet the gradient is not small"
+    precise = minimize("-(exp(x)-x)*1e10", method="newton", maximize=True, gtol=0, x=3)
+    assert precise.stop_reason == "precision"
+    assert precise.message == ("converged to working precision: no step raises f by more than its "
+                               "rounding error")
+    for reason in STOP_REASONS:  # no minimize-only word in any of them
+        words = stop_message(reason, maximize=True)
+        assert not re.search(r"lower|decrease|falling|below there", words), (reason, words)
+
+
+def test_gtol_0_is_met_by_a_gradient_of_0_which_did_not_fall_below_it() -> None:
+    result = minimize("exp(-x)", gtol=0, x=1)
+    assert result.stop_reason == "gtol" and result.grad_norm == 0.0
+    assert result.message == "converged: the gradient norm fell to 0 ('gtol' 0)"
+    assert minimize("x^2", x=1).message == "converged: the gradient norm fell below 'gtol'"

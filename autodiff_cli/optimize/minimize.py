@@ -49,6 +49,7 @@ from .minimize_result import (
     MinimizeConfig,
     MinimizeResult,
     MinimizeRow,
+    stop_message,
 )
 from .objective import Evaluations, ProgramObjective
 from .run import Outcome, Sink, run
@@ -99,9 +100,10 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         x, f = self.x, self.sign * self.f
         gradient = dict(zip(self.free, (self.sign * self.g).tolist()))
         eigenvalues, definiteness, classification = self._classify(reason)
-        message = STOP_REASONS[reason]
-        if reason == "unbounded" and self.config.maximize:  # the user's f, not the minimized -f
-            message = "f keeps rising along a direction: it looks unbounded above there"
+        message = stop_message(reason, self.config.maximize)  # the user's f, not the minimized -f
+        if reason == "gtol" and self.grad_norm() >= self.config.gtol:  # (equal to it: 0 at --gtol 0)
+            message = "converged: the gradient norm fell to " + (
+                f"0 ({option('gtol')} 0)" if self.config.gtol == 0.0 else option("gtol"))
         if reason == "nonfinite":
             where = self.program_objective.nonfinite(x)
             message += f"; the first came from {where}" if where else \
