@@ -263,3 +263,10 @@ def test_maximize_stalled_says_increases_not_decreases() -> None:
 def test_gtol_0_says_the_gradient_fell_to_0() -> None:
     out = runner.invoke(app, ["minimize", "exp(-x)", "--x", "1", "--gtol", "0"])
     assert summary(out.stdout)["stopped"] == "converged: the gradient norm fell to 0 (--gtol 0)"
+
+
+def test_a_far_finite_bound_is_reached() -> None:
+    out = runner.invoke(app, ["minimize", "-x", "--x", "0", "--bounds", "x=-inf:1e30"])
+    assert out.exit_code == 0, out.output
+    rows = summary(out.stdout)
+    assert rows["point"] == "x = 1e+30" and rows["active"] == "x at its upper bound"

@@ -598,3 +598,12 @@ def test_gtol_0_is_met_by_a_gradient_of_0_which_did_not_fall_below_it() -> None:
     assert result.stop_reason == "gtol" and result.grad_norm == 0.0
     assert result.message == "converged: the gradient norm fell to 0 ('gtol' 0)"
     assert minimize("x^2", x=1).message == "converged: the gradient norm fell below 'gtol'"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_far_finite_bound_is_reached_not_called_unbounded(method: str) -> None:
+    """-x with x ≤ 1e30: the bound is far beyond a line search's bracketing (4^40 steps), but
+    finite, so the run goes to it and ends there, rather than call f unbounded at 6e24."""
+    result = minimize("-x", method=method, bounds={"x": "-inf:1e30"}, x=0)
+    assert result.stop_reason == "gtol" and result.point == {"x": 1e30}
+    assert result.active_bounds == {"x": "upper"} and result.ok
