@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from autodiff_cli import parse
-from autodiff_cli.cli import app
 from autodiff_cli.optimize import minimize as library
 from autodiff_cli.optimize.minimize import MinimizeConfig, Minimizer, minimize_program
 from autodiff_cli.render.descent import ProgressLog
 from autodiff_cli.render.minimize import minimize_columns
 
-runner = CliRunner()
+from .helpers import app, runner
+
 ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
 REQUIRED = {"expression", "method", "start", "point", "value", "grad_norm", "iterations", "evaluations",
             "stop_reason", "message", "classification"}
@@ -221,3 +220,53 @@ def test_a_non_finite_start_is_no_bound_and_moves_nothing(args: list[str]) -> No
     data = json.loads(out.stdout)
     assert data["stop_reason"] == "nonfinite" and "the value given to x" in data["message"]
     assert data["notes"] == [] and data["active_bounds"] == {} and data["bounds"] == {}
+
+
+def test_a_variable_fixed_by_its_bounds_makes_no_saddle() -> None:
+    out = runner.invoke(app, ["minimize", "x^2 - y^2", "--x", "1", "--y", "0", "--bounds", "y=0:0"])
+    assert out.exit_code == 0, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "converged: the gradient norm fell below --gtol"
+    assert rows["point is"] == "local minimum" and rows["eigenvalues"].startswith("2.0 ")
+    assert rows["active"] == "y fixed by its bounds"
+
+
+@pytest.mark.parametrize("method", ["newton", "bfgs"])
+def test_a_corner_of_the_box_with_a_zero_gradient_is_no_saddle(method: str) -> None:
+    out = runner.invoke(app, ["minimize", "x*y", "--x", "0", "--y", "0", "--bounds", "x=0:1",
+                              "--bounds", "y=0:1", "-m", method, "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert "saddle" not in out.stdout and data["ok"]
+    assert data["classification"].startswith("inconclusive: f falls to second order along no direction")
+    assert data["eigenvalues"] == [] and data["eigenvalues_over"] == []
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "bfgs", "newton-cg", "newton"])
+def test_unbounded_below_past_the_limit_with_every_method(method: str) -> None:
+    out = runner.invoke(app, ["minimize", "-exp(x)", "--x", "0", "-m", method])
+    assert out.exit_code == 1, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "f keeps falling along a direction: it looks unbounded below there"
+    assert rows["point is"] == "no minimum: f keeps falling along the run's last direction"
+
+
+def test_maximize_stalled_says_increases_not_decreases() -> None:
+    out = runner.invoke(app, ["minimize", "-abs(x)-abs(y)+0.1*x", "--x", "1", "--y", "1", "-m", "bfgs",
+                              "--maximize"])
+    assert out.exit_code == 1, out.output
+    rows = summary(out.stdout)
+    assert rows["stopped"] == "stalled: no step increases f further, yet the gradient is not small"
+    assert "decrease" not in out.stdout and "lower" not in out.stdout
+
+
+def test_gtol_0_says_the_gradient_fell_to_0() -> None:
+    out = runner.invoke(app, ["minimize", "exp(-x)", "--x", "1", "--gtol", "0"])
+    assert summary(out.stdout)["stopped"] == "converged: the gradient norm fell to 0 (--gtol 0)"
+
+
+def test_a_far_finite_bound_is_reached() -> None:
+    out = runner.invoke(app, ["minimize", "-x", "--x", "0", "--bounds", "x=-inf:1e30"])
+    assert out.exit_code == 0, out.output
+    rows = summary(out.stdout)
+    assert rows["point"] == "x = 1e+30" and rows["active"] == "x at its upper bound"

@@ -26,6 +26,7 @@ from autodiff_cli.optimize.minimize import (
     minimize,
     minimize_program,
 )
+from autodiff_cli.optimize.minimize_result import stop_message
 
 from .strategies import points, programs
 from .test_mgh_problems import mgh
@@ -133,6 +134,55 @@ def test_bounds_with_constant_expressions_and_equal_ends() -> None:
     result = minimize("(x-3)^2 + (y-1)^2", bounds={"x": "-pi:pi/4", "y": "2:2"}, x=0, y=2)
     assert result.point == {"x": math.pi / 4, "y": 2.0}
     assert result.active_bounds == {"x": "upper", "y": "fixed"}
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_variable_fixed_by_its_bounds_is_left_out_of_the_classification(method: str) -> None:
+    """With y fixed at 0, x² - y² is x²: (0, 0) is a minimum, not the saddle that the Hessian
+    over both variables shows (its gradient component in y is 0, so y is not 'pushed')."""
+    result = minimize("x^2 - y^2", method=method, bounds={"y": "0:0"}, x=1, y=0)
+    assert result.classification == "local minimum" and result.ok
+    assert result.eigenvalues == (2.0,) and result.eigenvalues_over == ("x",)
+    assert result.active_bounds == {"y": "fixed"}
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_corner_with_a_zero_gradient_is_no_saddle(method: str) -> None:
+    """x·y on [0, 1]² at (0, 0): both variables at their lower bounds with a zero gradient.
+    The Hessian's negative curvature lies along (1, -1), which leaves the box; along every
+    direction into it f stays ≥ 0, level along the axes: not a saddle, and (to second order)
+    not provably a strict minimum either."""
+    result = minimize("x*y", method=method, bounds={"x": "0:1", "y": "0:1"}, x=0, y=0)
+    assert result.classification.startswith("inconclusive") and "no direction the bounds allow" \
+        in result.classification
+    assert result.ok and result.eigenvalues == () and result.eigenvalues_over == ()
+    assert "saddle" not in result.message
+
+
+@pytest.mark.parametrize("source, start, bounds, kind", [
+    # strictly positive along the directions into the box (x·y + x² + y² at the corner)
+    ("x*y + x^2 + y^2", {"x": 0, "y": 0}, {"x": "0:1", "y": "0:1"}, "local minimum"),
+    # f falls along (1, 1), which the box allows: a saddle, however the Hessian is split
+    ("-x*y + x^2/4 + y^2/4", {"x": 0, "y": 0}, {"x": "0:1", "y": "0:1"}, "saddle point"),
+    # from the upper bound of y, a step into the box is negative: x·y falls along (1, -1)
+    ("x*y + z^2", {"x": 0, "y": 0, "z": 0}, {"x": "0:1", "y": "-1:0"}, "saddle point"),
+    # a free variable (z) eliminated first: its coupling to x makes -x² + ... fall
+    ("x^2 + z^2 - 3*x*z", {"x": 0, "z": 0}, {"x": "0:1"}, "saddle point"),
+    ("x^2 + z^2 - x*z", {"x": 0, "z": 0}, {"x": "0:1"}, "local minimum"),
+])
+def test_the_second_order_test_at_a_bound_with_a_zero_gradient(
+        source: str, start: dict[str, float], bounds: dict[str, str], kind: str) -> None:
+    result = minimize(source, bounds=bounds, **start)
+    assert result.point == {n: float(v) for n, v in start.items()}
+    assert result.classification.split(":")[0] == kind
+    assert result.ok == (kind == "local minimum")
+
+
+def test_the_second_order_test_at_a_bound_mirrors_for_maximize() -> None:
+    result = minimize("-(x*y + x^2 + y^2)", bounds={"x": "0:1", "y": "0:1"}, maximize=True, x=0, y=0)
+    assert result.classification.startswith("local maximum: f falls along every direction") and result.ok
+    result = minimize("x*y - x^2/4 - y^2/4", bounds={"x": "0:1", "y": "0:1"}, maximize=True, x=0, y=0)
+    assert result.classification.startswith("saddle point: f rises") and not result.ok
 
 
 @pytest.mark.parametrize("bounds, message", [
@@ -512,3 +562,48 @@ def test_bound_ends_as_texts_in_a_pair() -> None:
 def test_max_iter_must_be_whole() -> None:
     with pytest.raises(AdcliError, match=re.escape("'max_iter' must be a whole number, not 1.5")):
         minimize("x^2", max_iter=1.5, x=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("maximize", [False, True])
+def test_every_method_stops_as_unbounded_past_the_limit(method: str, maximize: bool) -> None:
+    """-exp(x) falls past -1e300 (exp(x) rises past 1e300, maximized): every method says
+    unbounded there, rather than 'stalled' or 'converged' at an f of -1.8e308."""
+    result = minimize("exp(x)" if maximize else "-exp(x)", method=method, maximize=maximize, x=0)
+    assert result.stop_reason == "unbounded" and not result.ok
+    assert abs(result.value) > 1e300 and math.isfinite(result.value)
+    assert result.classification.startswith("no maximum" if maximize else "no minimum")
+
+
+def test_a_start_below_the_limit_is_not_unbounded_by_itself() -> None:
+    result = minimize("x^2 - 1e305", x=0)
+    assert result.stop_reason == "gtol" and result.classification == "local minimum"
+
+
+def test_stalled_and_precision_read_right_when_maximizing() -> None:
+    stalled = minimize("-abs(x)-abs(y)+0.1*x", method="bfgs", maximize=True, x=1, y=1)
+    assert stalled.stop_reason == "stalled"
+    assert stalled.message == "stalled: no step increases f further, yet the gradient is not small"
+    precise = minimize("-(exp(x)-x)*1e10", method="newton", maximize=True, gtol=0, x=3)
+    assert precise.stop_reason == "precision"
+    assert precise.message == ("converged to working precision: no step raises f by more than its "
+                               "rounding error")
+    for reason in STOP_REASONS:  # no minimize-only word in any of them
+        words = stop_message(reason, maximize=True)
+        assert not re.search(r"lower|decrease|falling|below there", words), (reason, words)
+
+
+def test_gtol_0_is_met_by_a_gradient_of_0_which_did_not_fall_below_it() -> None:
+    result = minimize("exp(-x)", gtol=0, x=1)
+    assert result.stop_reason == "gtol" and result.grad_norm == 0.0
+    assert result.message == "converged: the gradient norm fell to 0 ('gtol' 0)"
+    assert minimize("x^2", x=1).message == "converged: the gradient norm fell below 'gtol'"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_a_far_finite_bound_is_reached_not_called_unbounded(method: str) -> None:
+    """-x with x ≤ 1e30: the bound is far beyond a line search's bracketing (4^40 steps), but
+    finite, so the run goes to it and ends there, rather than call f unbounded at 6e24."""
+    result = minimize("-x", method=method, bounds={"x": "-inf:1e30"}, x=0)
+    assert result.stop_reason == "gtol" and result.point == {"x": 1e30}
+    assert result.active_bounds == {"x": "upper"} and result.ok

@@ -195,3 +195,51 @@ class Box:
             elif value >= high and math.isfinite(high):
                 found[name] = "upper"
         return found
+
+
+COPOSITIVE_LIMIT = 12
+"""The second-order test on a box looks at every subset of the variables at a bound with a
+zero gradient component: past this many it is not made (2^n eigendecompositions)."""
+
+
+def copositivity(matrix: Any) -> str:
+    """Whether dᵀ·M·d ≥ 0 for every d ≥ 0 (M symmetric): ``strict`` (> 0 for d ≠ 0),
+    ``yes`` (≥ 0, = 0 along some d), ``no`` (< 0 along some d ≥ 0) or ``unknown`` (too many
+    variables, or a repeated negative eigenvalue, where one eigenvector could miss the
+    positive direction of its eigenspace).
+
+    Kaplan's criterion (Linear Algebra Appl. 313, 2000): M is copositive if and only if no
+    principal submatrix has an eigenvector v > 0 with eigenvalue λ < 0; strictly
+    copositive if and only if none has one with λ ≤ 0.  Eigenvalues within rounding of
+    zero count as zero."""
+    import itertools
+
+    import numpy as np
+
+    from ..engine.hessian import ZERO_EIGENVALUE
+
+    n = len(matrix)
+    if n > COPOSITIVE_LIMIT:
+        return "unknown"
+    m = (matrix + matrix.T) / 2.0
+    scale = float(np.max(np.abs(m))) if n else 0.0
+    tolerance = ZERO_EIGENVALUE * max(n, 1) * 2.220446049250313e-16 * scale
+    strict = True
+    for size in range(1, n + 1):
+        for subset in itertools.combinations(range(n), size):
+            values, vectors = np.linalg.eigh(m[np.ix_(subset, subset)])
+            for k, value in enumerate(values.tolist()):
+                if value > tolerance:
+                    break  # ascending: the rest are positive
+                v = vectors[:, k]
+                one_signed = bool(np.all(v > 0.0) or np.all(v < 0.0))
+                repeated = (k > 0 and abs(values[k - 1] - value) <= tolerance) or (
+                    k + 1 < size and abs(values[k + 1] - value) <= tolerance)
+                if value < -tolerance:
+                    if one_signed:
+                        return "no"
+                    if repeated:
+                        return "unknown"
+                elif one_signed or repeated:  # a zero eigenvalue
+                    strict = False
+    return "strict" if strict else "yes"

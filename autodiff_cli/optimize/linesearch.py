@@ -18,7 +18,8 @@ A step longer than ``alpha_max`` is never tried (the nearest bound of a box): wh
 falls at ``alpha_max`` the search stops there, with only sufficient decrease promised
 (status ``bound``).  When φ keeps falling with φ' < 0 at every one of ``max_bracket``
 trials, each at least 2.1 times the last (so out to more than 10^12 times the first step),
-or falls below -``LIMIT``, f looks unbounded below along p (status ``unbounded``).
+or falls below -``LIMIT``, f looks unbounded below along p (status ``unbounded``) — unless
+``alpha_max`` is finite: then the bound is tried, and taken if f is lower there.
 
 Where no step satisfies the curvature condition (along a concave f such as log, |φ'| only
 grows) but some trial lowered f with sufficient decrease, the search returns the lowest
@@ -105,7 +106,14 @@ def strong_wolfe(phi: Phi, value0: float, slope0: float, alpha0: float = 1.0, *,
         low, high = alpha + 1.1 * (alpha - prev_alpha), alpha + GROWTH * (alpha - prev_alpha)
         prev_alpha, prev_value, prev_slope, prev_extra = alpha, value, slope, extra
         alpha = min(high if guess is None else min(max(guess, low), high), alpha_max)
-    if falling:
+    if falling and math.isfinite(alpha_max):
+        # A bound is in the way: f has no bottom before it that the trials found, so the
+        # bound itself is the step (f may not be called unbounded where the box ends).
+        value, slope, extra = phi(alpha_max)
+        evaluations += 1
+        if math.isfinite(value) and value <= value0 + c1 * alpha_max * slope0 and value < prev_value:
+            return LineSearch("bound", alpha_max, value, slope, extra, evaluations)
+    elif falling:
         return LineSearch("unbounded", prev_alpha, prev_value, prev_slope, prev_extra, evaluations)
     return _best(prev_alpha, prev_value, prev_slope, prev_extra, value0, evaluations)
 

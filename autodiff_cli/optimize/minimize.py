@@ -49,6 +49,7 @@ from .minimize_result import (
     MinimizeConfig,
     MinimizeResult,
     MinimizeRow,
+    stop_message,
 )
 from .objective import Evaluations, ProgramObjective
 from .run import Outcome, Sink, run
@@ -79,6 +80,7 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         super().__init__(self.program_objective, free, [self.start[n] for n in free], config, bounds)
         self.bounds = bounds
         self.result: MinimizeResult | None = None
+        self.eigenvalues_over: tuple[str, ...] = ()
 
     def point(self, x: Any) -> dict[str, float]:
         return self.program_objective.point(x)
@@ -98,9 +100,10 @@ class Minimizer(Search, Outcome[MinimizeResult]):
         x, f = self.x, self.sign * self.f
         gradient = dict(zip(self.free, (self.sign * self.g).tolist()))
         eigenvalues, definiteness, classification = self._classify(reason)
-        message = STOP_REASONS[reason]
-        if reason == "unbounded" and self.config.maximize:  # the user's f, not the minimized -f
-            message = "f keeps rising along a direction: it looks unbounded above there"
+        message = stop_message(reason, self.config.maximize)  # the user's f, not the minimized -f
+        if reason == "gtol" and self.grad_norm() >= self.config.gtol:  # (equal to it: 0 at --gtol 0)
+            message = "converged: the gradient norm fell to " + (
+                f"0 ({option('gtol')} 0)" if self.config.gtol == 0.0 else option("gtol"))
         if reason == "nonfinite":
             where = self.program_objective.nonfinite(x)
             message += f"; the first came from {where}" if where else \
@@ -118,6 +121,7 @@ class Minimizer(Search, Outcome[MinimizeResult]):
             value=f, gradient=gradient, grad_norm=self.grad_norm(), iterations=self.iteration,
             evaluations=self.objective.evaluations(), stop_reason=reason, message_template=message,
             eigenvalues=eigenvalues, definiteness=definiteness, classification=classification,
+            eigenvalues_over=self.eigenvalues_over if eigenvalues is not None else (),
             maximize=self.config.maximize, bounds=dict(self.bounds), active_bounds=self.box.active(x),
             notes=tuple(self.notes), elapsed=time.perf_counter() - self.started)
 
@@ -153,24 +157,74 @@ class Minimizer(Search, Outcome[MinimizeResult]):
             h = self.objective.hessian(x, new_point=False)[2]
         else:
             h = np.column_stack([self.objective.product(x, e) for e in np.eye(n)])
-        h = self.sign * h  # the user's f, not the minimized one
-        free = ~self.box.binding(x, self.g)
-        if not free.any():
-            return (), "empty", ("local maximum: every variable is held at a bound" if self.config.maximize
-                                 else "local minimum: every variable is held at a bound")
-        reduced = h[np.ix_(free, free)]
-        if not finite(reduced):
-            return None, "undefined", classification("undefined", False)
-        eigenvalues = eigenvalues_of(reduced.tolist())
-        definiteness = classify(eigenvalues)
         pg = self.projected()
         # The hessian command's test; a run that converged (its own tests passed, or f's
         # rounding stops it) gets the square root of its margin, since a minimum found to
         # working precision has a gradient of about √ε relative, but never more: a clearly
         # non-zero gradient is no critical point, whatever the settings (--xtol 1e10).
         margin = CRITICAL_GRADIENT ** 0.5 if reason in CONVERGED else CRITICAL_GRADIENT
-        critical = bool(float(abs(pg).max()) <= margin * max(1.0, abs(self.f)))
-        return eigenvalues, definiteness, classification(definiteness, critical)
+        critical = bool(pg.size == 0 or float(abs(pg).max()) <= margin * max(1.0, abs(self.f)))
+        held, weak = self._held()
+        free = ~(held | weak)
+        self.eigenvalues_over = tuple(name for name, off in zip(self.free, free.tolist()) if off)
+        user = self.sign * h  # the user's f, not the minimized one
+        reduced = user[np.ix_(free, free)]
+        if not (finite(reduced) and finite(h[np.ix_(~held, ~held)])):
+            return None, "undefined", classification("undefined", False)
+        eigenvalues = eigenvalues_of(reduced.tolist()) if free.any() else ()
+        definiteness = classify(eigenvalues)
+        if not critical:
+            return eigenvalues, definiteness, classification("indefinite", False)
+        wanted = "local maximum" if self.config.maximize else "local minimum"
+        if not weak.any():
+            if not free.any():
+                return (), "empty", f"{wanted}: every variable is held at a bound"
+            return eigenvalues, definiteness, classification(definiteness, critical)
+        return eigenvalues, definiteness, self._on_the_bounds(h, free, weak, eigenvalues, wanted)
+
+    def _held(self) -> tuple[Any, Any]:
+        """The variables held at a bound for the second-order test: fixed ones (low = high) and
+        those at a bound that the gradient pushes against (a positive multiplier, as the
+        methods hold them); and the others at a bound (a zero gradient component there, or
+        one that points into the box, which the critical-point test has seen)."""
+        box, x = self.box, self.x
+        held = (box.lower == box.upper) | box.binding(x, self.g)
+        return held, ((x <= box.lower) | (x >= box.upper)) & ~held
+
+    def _on_the_bounds(self, h: Any, free: Any, weak: Any, eigenvalues: tuple[float, ...],
+                       wanted: str) -> str:
+        """The second-order test where some variables sit at a bound with a gradient component
+        about 0: f (as minimized, Hessian ``h``) must not fall to second order along any
+        direction the bounds allow, which moves the ``free`` variables either way and the
+        ``weak`` ones only into the box.  With the free variables eliminated (their Hessian
+        positive definite), that is the copositivity of a Schur complement."""
+        import numpy as np
+
+        from ..engine.hessian import classify
+        from .bounds import copositivity
+
+        falls = "rises" if self.config.maximize else "falls"
+        rises = "falls" if self.config.maximize else "rises"
+        curvature = classify(tuple(self.sign * v for v in eigenvalues))  # as minimized
+        if curvature in ("indefinite", "negative definite"):
+            return f"saddle point: f {falls} along a direction the bounds allow"
+        if curvature == "semidefinite (singular)":
+            return "inconclusive: the Hessian over the variables off their bounds is singular"
+        s = h[np.ix_(weak, weak)]
+        if free.any():
+            s = s - h[np.ix_(weak, free)] @ np.linalg.solve(h[np.ix_(free, free)], h[np.ix_(free, weak)])
+        # a step into the box from an upper bound is negative: flip those rows and columns
+        into = np.where((self.x >= self.box.upper)[weak], -1.0, 1.0)
+        verdict = copositivity(s * np.outer(into, into))
+        if verdict == "strict":
+            return f"{wanted}: f {rises} along every direction the bounds allow"
+        if verdict == "yes":
+            return (f"inconclusive: f {falls} to second order along no direction the bounds allow, "
+                    "but stays level along one; higher derivatives decide")
+        if verdict == "no":
+            return f"saddle point: f {falls} along a direction the bounds allow"
+        return ("inconclusive: the second-order test over the variables at a bound with a zero "
+                "gradient component was not made")
 
 
 def minimize_program(program: ast.Program, start: Mapping[str, float], free: Sequence[str] | None = None,

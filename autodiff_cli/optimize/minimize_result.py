@@ -34,6 +34,20 @@ STOP_REASONS: dict[str, str] = {
 }
 """Every way a run ends (settings marked as data: :func:`autodiff_cli.errors.spell`)."""
 
+MAXIMIZING: dict[str, str] = {
+    "precision": "converged to working precision: no step raises f by more than its rounding "
+                 "error",
+    "stalled": "stalled: no step increases f further, yet the gradient is not small",
+    "unbounded": "f keeps rising along a direction: it looks unbounded above there",
+}
+"""The reasons whose words differ when the run maximizes f."""
+
+
+def stop_message(reason: str, maximize: bool = False) -> str:
+    """Why a run stopped, in words that read right for a maximization too."""
+    return MAXIMIZING[reason] if maximize and reason in MAXIMIZING else STOP_REASONS[reason]
+
+
 CONVERGED = frozenset({"gtol", "xtol", "ftol", "precision"})
 
 GTOL, XTOL, FTOL, MAX_ITER, HISTORY, C1, C2 = 1e-8, 1e-12, 1e-14, 1000, 10, 1e-4, 0.9
@@ -53,6 +67,12 @@ class MinimizeConfig:
     ftol: float = FTOL
     """Converged when two steps in a row each change f by at most ftol·|f| (0: never)."""
     max_iter: int = MAX_ITER
+    eigenvalues_over: tuple[str, ...] = ()
+    """The variables the eigenvalues are over: those off their bounds.  The variables at a
+    bound are left out: those the gradient pushes against, or fixed by equal bounds, are held
+    there; those at a bound with a zero gradient component get their own second-order test
+    (f must not fall along a direction that moves them into the box), which the
+    classification states."""
     maximize: bool = False
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     """(low, high) per bounded variable."""
@@ -106,6 +126,12 @@ class MinimizeResult:
     definiteness: str
     classification: str
     """What the point is: local minimum, saddle point, ... in :mod:`autodiff_cli.engine.hessian`'s words."""
+    eigenvalues_over: tuple[str, ...] = ()
+    """The variables the eigenvalues are over: those off their bounds.  The variables at a
+    bound are left out: those the gradient pushes against, or fixed by equal bounds, are held
+    there; those at a bound with a zero gradient component get their own second-order test
+    (f must not fall along a direction that moves them into the box), which the
+    classification states."""
     maximize: bool = False
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     active_bounds: dict[str, str] = field(default_factory=dict)
@@ -151,5 +177,5 @@ class MinimizeRow(NamedTuple):
     point: dict[str, float]
 
 
-__all__ = ["CONVERGED", "DEFAULT_METHOD", "METHODS", "STOP_REASONS", "Evaluations", "MinimizeConfig",
-           "MinimizeResult", "MinimizeRow"]
+__all__ = ["CONVERGED", "DEFAULT_METHOD", "MAXIMIZING", "METHODS", "STOP_REASONS", "Evaluations",
+           "MinimizeConfig", "MinimizeResult", "MinimizeRow", "stop_message"]

@@ -22,7 +22,6 @@ import math
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .linesearch import LIMIT
 from .search import NOISE_MARGIN, finite, norm
 from .trust import Step, exact_step, steihaug_step
 
@@ -230,9 +229,7 @@ def _trust_region(s: Search, radius: float, subproblem: Subproblem) -> Generator
         elif rho > 0.75 and on_boundary:
             radius = TRUST_GROW * radius
         s.moved(x_new, f_new, g_new, norm(x_new - x_old), radius, h_new)
-        yield
-        if f_new < -LIMIT:
-            return "unbounded"
+        yield  # (past -LIMIT the run stops here: Search.progress's test, shared by the methods)
         # f follows the model out to the boundary step after step: look further along the
         # last step at once (where f is unbounded below, doubling the radius would take
         # a thousand steps to show it).

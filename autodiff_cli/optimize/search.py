@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from ..errors import AdcliError, option
 from .bounds import Box
-from .linesearch import LineSearch, strong_wolfe
+from .linesearch import LIMIT, LineSearch, strong_wolfe
 from .minimize_result import METHODS, MinimizeConfig, MinimizeRow
 from .objective import Counted, Objective
 from .run import Record, row_due
@@ -118,6 +118,7 @@ class Search:
         self._recorded = -1
         self._flat = 0
         self._noise_at: tuple[Any, float] = (None, math.nan)
+        self._start_f = math.nan
         self.started = time.perf_counter()
         self._row_made = self.started
 
@@ -220,6 +221,12 @@ class Search:
             self._noise_at = (self.x, max(self.objective.rounding(self.x), EPS * abs(self.f)))
         return self._noise_at[1]
 
+    def unbounded(self) -> bool:
+        """f has fallen below -LIMIT (risen above it, maximized) on the way from the start: it
+        counts as unbounded, whatever the method (so every method stops there, before f
+        overflows)."""
+        return self.f < -LIMIT and self.iteration > 0 and self.f < self._start_f
+
     def tiny(self, length: float) -> bool:
         """A step or radius too small to change x in float64."""
         return length <= 1e-15 * max(1.0, norm(self.x))
@@ -266,9 +273,11 @@ class Search:
         if with_hessian:
             f, g, h = self.objective.hessian(x)
             self.moved(x, f, g, 0.0, math.nan, h, advance=False)
+            self._start_f = f
             return math.isfinite(f) and finite(g, h)
         f, g = self.objective.value_and_grad(x)
         self.moved(x, f, g, 0.0, math.nan, advance=False)
+        self._start_f = f
         return math.isfinite(f) and finite(g)
 
     # -- the run
@@ -293,6 +302,17 @@ class Search:
                     next(steps)
             except StopIteration as stop:
                 reason: str = stop.value
+                if reason not in ("nonfinite", "unbounded") and self.unbounded():
+                    reason = "unbounded"  # (a method's last move, a probe say, went past the limit)
+                break
+            if self.unbounded():
+                steps.close()
+                reason = "unbounded"
+                if self.iteration == 0 or self._row_due():
+                    last = self.iteration
+                    yield self.row()
+                else:
+                    yield None
                 break
             if self.iteration == 0 or self._row_due():
                 last = self.iteration

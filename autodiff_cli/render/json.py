@@ -144,6 +144,7 @@ def minimize_json(result: MinimizeResult) -> str:
         "classification": result.classification,
         "definiteness": result.definiteness,
         "eigenvalues": None if result.eigenvalues is None else list(result.eigenvalues),
+        "eigenvalues_over": list(result.eigenvalues_over),
         "bounds": {name: list(interval) for name, interval in result.bounds.items()},
         "active_bounds": result.active_bounds,
         "notes": list(result.notes),
