@@ -304,3 +304,19 @@ def test_a_four_megabyte_expression_does_not_take_the_machine(tmp_path: Path) ->
     point = [arg for j in range(500) for arg in (f"--x{j}", "0.5")]
     done = run_limited(["grad", "--file", str(path), *point, "--json"], 600 << 20)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_diff_order_is_bounded_and_stops_once_the_derivative_is_zero() -> None:
+    """--order past MAX_DIFF_ORDER is refused up front (it ran for hours: a pass per order);
+    within it, a derivative that reaches 0 ends the work (every higher one is 0)."""
+    from autodiff_cli import diff
+    from autodiff_cli.engine.symbolic import MAX_DIFF_ORDER
+    from autodiff_cli.errors import ValueInputError
+
+    with pytest.raises(LimitError, match=r"'order' 10,001 is past 10,000, the highest diff takes"):
+        diff("x^2", order=MAX_DIFF_ORDER + 1)
+    for order in (0, 2.0, "2", True):
+        with pytest.raises(ValueInputError, match="'order' must be a whole number, 1 or more"):
+            diff("x^2", order=order)  # type: ignore[arg-type]
+    assert diff("x^3*y", order=MAX_DIFF_ORDER).derivatives == {"x": "0", "y": "0"}
+    assert diff("sin(x)", order=MAX_DIFF_ORDER - 1).derivatives == {"x": "-cos(x)"}

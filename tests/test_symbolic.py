@@ -17,7 +17,7 @@ from autodiff_cli.engine.hessian import hessian_at
 from autodiff_cli.engine.scalar import Scalar, gradients
 from autodiff_cli.engine.simplify import Builder, simplify
 from autodiff_cli.engine.symbolic import differentiate, evaluate
-from autodiff_cli.errors import VariableError
+from autodiff_cli.errors import AdcliError, VariableError
 from autodiff_cli.language.parser import parse
 from autodiff_cli.language.printer import to_source
 from autodiff_cli.ops import OPS, Op, algebra, public_operations
@@ -128,7 +128,7 @@ def test_several_variables_and_program_names() -> None:
 
 
 def test_order_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(AdcliError, match="'order' must be a whole number, 1 or more, not 0"):
         diff("x", order=0)
 
 

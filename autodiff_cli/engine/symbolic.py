@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import expr as ast
-from ..errors import LimitError, option
+from ..errors import LimitError, ValueInputError, option
 from ..expr import Apply, Const, Expr, Num, Var
 from .simplify import _ADD, _MUL, Builder, Sym, _TooLarge, simplify
 
@@ -80,6 +80,10 @@ class DiffResult:
     """The same derivatives as canonical trees (they may contain the helper ``zmul``)."""
 
 
+MAX_DIFF_ORDER = 10_000
+"""The highest order diff takes (each order costs a pass over the last derivative)."""
+
+
 def derivative_trees(builder: Builder, root: Expr, wrt: Sequence[str],
                      order: int = 1) -> dict[str, Expr]:
     """The ``order``-th derivative of ``root`` (canonical in ``builder``) for each name.
@@ -91,8 +95,11 @@ def derivative_trees(builder: Builder, root: Expr, wrt: Sequence[str],
         LimitError: the builder would make more than its limit of nodes
             (:data:`MAX_DIFF_NODES`); the message says at which order.
     """
-    if order < 1:
-        raise ValueError("the order of a derivative is at least 1")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueInputError(f"{option('order')} must be a whole number, 1 or more, not {order!r}")
+    if order > MAX_DIFF_ORDER:
+        raise LimitError(f"{option('order')} {order:,} is past {MAX_DIFF_ORDER:,}, the highest diff takes "
+                         "(MAX_DIFF_ORDER in autodiff_cli.engine.symbolic)")
     try:
         if order == 1:
             return gradient(builder, root, wrt)
@@ -106,6 +113,8 @@ def derivative_trees(builder: Builder, root: Expr, wrt: Sequence[str],
                 tree = gradient(builder, tree, [name])[name]
             except _TooLarge:
                 raise _too_large(builder, reached, order, name) from None
+            if isinstance(tree, Num) and tree.value == 0.0:
+                break  # every higher derivative is 0 too
         result[name] = tree
     return result
 
