@@ -299,3 +299,29 @@ def test_a_large_hessian_shows_what_fits_and_says_where_the_rest_is(count: int) 
     assert f"columns and {min(count, 30)} of {count} rows; --json prints the whole matrix" in out.stdout
     whole = json.loads(runner.invoke(app, ["hessian", source, *values, "--json"]).stdout)
     assert len(whole["hessian"]) == count and len(whole["eigenvalues"]) == count
+
+
+def test_eigenvalues_of_entries_near_float64_s_limit() -> None:
+    """The eigensolver works on the matrix scaled by a power of two: entries of 1e308 gave inf
+    and nan eigenvalues (and a NumPy warning), and the definiteness 'semidefinite (singular)'."""
+    import warnings
+
+    from autodiff_cli.api import hessian
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = hessian("x^2*5e307", x=1)
+        two = hessian("x*y*1e308", x=1, y=1)
+    assert one.eigenvalues == (1e308,) and one.definiteness == "positive definite"
+    assert two.eigenvalues == (-1e308, 1e308) and two.definiteness == "indefinite"
+
+
+def test_a_hessian_over_too_many_variables_is_refused_before_the_work() -> None:
+    from autodiff_cli.api import hessian
+    from autodiff_cli.engine.hessian import MAX_HESSIAN_VARIABLES
+    from autodiff_cli.errors import LimitError
+
+    n = MAX_HESSIAN_VARIABLES + 1
+    point = {f"v{i}": 1.0 for i in range(n)}
+    with pytest.raises(LimitError, match=f"the Hessian over {n:,} variables has {n * n:,} entries"):
+        hessian(" + ".join(point), **point)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
+from ..errors import LimitError, option
 from ..expr import Program
 from .graph import build_graph, first_nonfinite
 from .scalar import Scalar, gradients
@@ -120,14 +121,32 @@ def eigenvalues_of(matrix: Sequence[Sequence[float]]) -> tuple[float, ...]:
     import numpy as np  # imported here: start-up of the other commands stays fast
 
     array = np.array(matrix, dtype=np.float64).reshape(len(matrix), len(matrix))
-    symmetric = (array + array.T) / 2.0  # the two reverse passes round differently
-    return tuple(float(v) for v in np.linalg.eigvalsh(symmetric))
+    symmetric = array / 2.0 + array.T / 2.0  # the two reverse passes round differently
+    # Scaled by a power of two into [0.5, 1) and back (exact): entries near 1e308 would
+    # overflow inside the eigensolver (x·y·1e308 gave nan eigenvalues).
+    exponent = math.frexp(float(np.max(np.abs(symmetric))))[1] if symmetric.size else 0
+    with np.errstate(over="ignore"):  # an eigenvalue past float64's range is inf
+        values = np.ldexp(np.linalg.eigvalsh(np.ldexp(symmetric, -exponent)), exponent)
+    return tuple(float(v) for v in values)
+
+
+MAX_HESSIAN_VARIABLES = 2_000
+"""The most variables a Hessian is formed over (its n² entries: 2,000 make 4,000,000)."""
 
 
 def hessian_at(program: Program, point: Mapping[str, float],
                wrt: Sequence[str] | None = None) -> HessianResult:
-    """The Hessian of ``program`` at ``point`` with respect to ``wrt`` (default: all variables)."""
+    """The Hessian of ``program`` at ``point`` with respect to ``wrt`` (default: all variables).
+
+    Raises:
+        LimitError: more than :data:`MAX_HESSIAN_VARIABLES` variables.
+    """
     names = tuple(program.variables if wrt is None else wrt)
+    if len(names) > MAX_HESSIAN_VARIABLES:
+        raise LimitError(
+            f"the Hessian over {len(names):,} variables has {len(names) ** 2:,} entries; at most "
+            f"{MAX_HESSIAN_VARIABLES:,} variables (MAX_HESSIAN_VARIABLES in autodiff_cli.engine.hessian): "
+            f"choose some with {option('wrt')}")
     graph = build_graph(program, point, names)
     leaves = [graph.leaves[name] for name in names]
     components: list[Adjoint] = gradients(graph.output, leaves, create_graph=True)
