@@ -530,3 +530,15 @@ def test_an_output_file_may_not_be_an_input_or_another_output(tmp_path: Path) ->
         assert message.startswith(f"error: {output} ")
     assert data.read_text(encoding="utf-8") == "x,y\n1,3\n2,5\n3,7.1\n"
     assert program.read_text(encoding="utf-8") == "(x-1)^2" and not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.parametrize("args, name", [(["grad", "file*x", "--x", "1"], "file"),
+                                        (["grad", "wrt*x", "--wrt", "1", "--x", "2"], "wrt"),
+                                        (["check", "eps*x", "--x", "1"], "eps")])
+def test_a_variable_named_like_an_option_is_told_to_use_var(args: list[str], name: str) -> None:
+    """--file VALUE would be the option: the advice is one that works."""
+    message = fails(*args)
+    assert f"no value for variable '{name}': give it as --var {name}=VALUE" in message
+    given = " ".join(args).replace("--wrt 1 ", "").split(" ")
+    followed = [*given, "--var", f"{name}=2"]
+    assert run(*followed).exit_code == 0

@@ -91,7 +91,14 @@ class VariableCommand(TyperCommand):
         except AdcliError as error:
             from ..render.console import console, error_text
 
-            message = error.render(command_line_spelling)
+            own = ctx.meta.get(OWN_OPTIONS, {})
+
+            def spelling(kind: str, name: str, value: str) -> str:
+                if kind == "v" and value and f"--{name}" in own:  # --file is the command's own
+                    return f"--var {name}={value}"
+                return command_line_spelling(kind, name, value)
+
+            message = error.render(spelling)
             given = {name for name, _ in ctx.meta.get(ASSIGNMENTS, ())}
             if isinstance(error, UnknownVariableError) and error.name in given:
                 # given as --NAME VALUE: perhaps a mistyped option (not when --fix or --bounds named it)
