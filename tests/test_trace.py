@@ -227,6 +227,19 @@ def test_cli_grad_trace_json_carries_the_trace() -> None:
     x = data["trace"]["paths"]["x"]
     assert [t["nodes"] for t in x["terms"]] == [["w1", "w3", "w5"], ["w1", "w4", "w5"]]
     assert x["sum"] == data["gradient"]["x"]
+    assert x["path_count"] == 2 and x["path_count_is_lower_bound"] is False
+
+
+def test_cli_grad_trace_json_says_when_the_path_count_is_a_lower_bound() -> None:
+    """64 squarings make 2^64 paths: counting stops at PATH_COUNT_CAP, and the JSON says so as
+    the text does ("at least ...")."""
+    from autodiff_cli.views.trace import PATH_COUNT_CAP
+
+    program = "; ".join(["a0 = x*x", *(f"a{i} = a{i - 1}*a{i - 1}" for i in range(1, 64)), "a63"])
+    result = runner.invoke(app, ["grad", program, "--x", "1", "--trace", "--json"])
+    assert result.exit_code == 0, result.output
+    x = json.loads(result.stdout)["trace"]["paths"]["x"]
+    assert x["path_count"] == PATH_COUNT_CAP and x["path_count_is_lower_bound"] is True
 
 
 def test_cli_grad_trace_json_keeps_non_finite_numbers_valid() -> None:

@@ -196,6 +196,8 @@ def graph_dict(view: GraphView) -> dict[str, Any]:
 
 def trace_dict(trace: Trace) -> dict[str, Any]:
     """The trace as plain data for JSON (non-finite numbers are left to the JSON writer)."""
+    from ..views.trace import PATH_COUNT_CAP
+
     nodes = []
     for node in trace.nodes:
         nodes.append({
@@ -216,6 +218,7 @@ def trace_dict(trace: Trace) -> dict[str, Any]:
             "node": f"w{entry.node}",
             "gradient": entry.gradient,
             "path_count": entry.path_count,
+            "path_count_is_lower_bound": entry.path_count >= PATH_COUNT_CAP,  # (counting stops there)
             "grouped_by_first_edge": entry.grouped,
             "terms": [{"nodes": [f"w{i}" for i in term.nodes], "factors": list(term.factors),
                        "value": term.value} for term in entry.terms],
