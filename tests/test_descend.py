@@ -207,6 +207,14 @@ def test_line_search_satisfies_armijo_and_converges() -> None:
     assert result.value < 1e-6
 
 
+@pytest.mark.parametrize("lr", [1e20, 1e300])
+def test_line_search_backtracks_from_any_learning_rate(lr: float) -> None:
+    """Halving goes on until a step decreases f (it stopped after 60 halvings: 1e20/2^60 is
+    still far too long, and the run ended at its start, 'at a minimum to working precision?')."""
+    result = descend("x^2", {"x": 1.0}, hyper={"lr": lr}, steps=100, line_search=True)
+    assert result.stop_reason == "converged" and abs(result.point["x"]) < 1e-8
+
+
 def test_progress_rows_every_k_steps() -> None:
     run = Descent(parse("x^2"), {"x": 3.0}, ("x",), DescentConfig(hyper={"lr": 0.01}, steps=100, tol=0))
     steps = [row.step for row in run.rows()]

@@ -186,8 +186,12 @@ def loop_source(program: ast.Program, spec: LoopSpec) -> tuple[str, dict[str, An
         # Armijo backtracking on f (on -f when maximizing: the gradient was negated).
         news = [f"n{i}" for i in range(len(moving))]
         body.append("step = lr")
-        body.append("for _ in range(60):")
+        # Halving from any --lr down past the smallest step that still moves a variable (2^1100
+        # spans float64's range); a trial that no longer moves one ends the search there.
+        body.append("for _ in range(1100):")
         body += [f"    {n} = {p} - step * {d}" for n, p, d in zip(news, moving, grads)]
+        body.append(f"    if {' and '.join(f'{n} == {p}' for n, p in zip(news, moving))}:")
+        body.append(f"        return {NO_DECREASE}, r + k, {tuple_text(carried)}, t, prev, step")
         trial = [dict(zip(moving, news)).get(p, p) for p in params]
         body += evaluate("trial", trial, False, 1)
         if config.maximize:
