@@ -542,3 +542,9 @@ def test_a_variable_named_like_an_option_is_told_to_use_var(args: list[str], nam
     given = " ".join(args).replace("--wrt 1 ", "").split(" ")
     followed = [*given, "--var", f"{name}=2"]
     assert run(*followed).exit_code == 0
+
+
+def test_descending_an_expression_without_variables_says_so() -> None:
+    assert "the expression has no variables: nothing to descend on" in fails("descend", "3")
+    fixed = fails("descend", "x^2", "--x", "1", "--fix", "x")
+    assert "every variable is fixed: nothing to descend on" in fixed

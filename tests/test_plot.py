@@ -390,3 +390,14 @@ def test_the_library_never_imports_pyplot(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(Path(plotting.__file__).parents[1])})
     assert done.stdout.strip() == "False"
+
+
+def test_a_map_over_tiny_ranges_prints_no_numpy_warning(tmp_path: Path) -> None:
+    """Ranges of 1e-320 make the arrows' fractions overflow: those arrows are left out quietly."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "p.png"
+    done = subprocess.run([sys.executable, "-m", "autodiff_cli", "plot", "x+y", "--x", "0:1e-320",
+                           "--y", "0:1e-320", "--output", str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+    assert out.stat().st_size > 10_000

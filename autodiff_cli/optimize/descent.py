@@ -127,7 +127,8 @@ class Descent(Outcome["DescentResult"]):
         if self.config.line_search and self.config.optimizer != "sgd":
             raise AdcliError(f"{option('line_search')} works with {option('optimizer', 'sgd')}")
         if not self.free:
-            raise AdcliError("every variable is fixed: nothing to descend on")
+            raise AdcliError("every variable is fixed: nothing to descend on" if self.program.variables
+                             else "the expression has no variables: nothing to descend on")
         self.settings = self.config.settings()
         config = self.config
         spec = LoopSpec(tuple(self.free), config.optimizer, tuple(sorted(self.settings.items())),

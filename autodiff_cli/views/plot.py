@@ -297,9 +297,9 @@ def _arrows(axes: Axes, compiled: Compiled, x: Range, y: Range, fixed: Mapping[s
     # coordinates (angles="xy"), so where the axes' scales differ it need not look perpendicular
     # to the contour lines.
     sx, sy = x.high - x.low, y.high - y.low
-    u, v = gx / sx, gy / sy  # the gradient in axis fractions: what the screen shows
-    norm = np.hypot(u, v)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # (ranges of 1e-320 overflow the fractions: those arrows go)
+        u, v = gx / sx, gy / sy  # the gradient in axis fractions: what the screen shows
+        norm = np.hypot(u, v)
         u, v = u / norm * sx, v / norm * sy
     keep = np.isfinite(u) & np.isfinite(v) & (norm > 0)
     if keep.any():
