@@ -67,12 +67,6 @@ class MinimizeConfig:
     ftol: float = FTOL
     """Converged when two steps in a row each change f by at most ftol·|f| (0: never)."""
     max_iter: int = MAX_ITER
-    eigenvalues_over: tuple[str, ...] = ()
-    """The variables the eigenvalues are over: those off their bounds.  The variables at a
-    bound are left out: those the gradient pushes against, or fixed by equal bounds, are held
-    there; those at a bound with a zero gradient component get their own second-order test
-    (f must not fall along a direction that moves them into the box), which the
-    classification states."""
     maximize: bool = False
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     """(low, high) per bounded variable."""
