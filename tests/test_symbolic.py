@@ -479,3 +479,15 @@ def test_cli_diff_errors(args: list[str], message: str) -> None:
 def test_cli_diff_order_below_one_is_a_usage_error() -> None:
     out = runner.invoke(app, ["diff", "x", "--order", "0"])
     assert out.exit_code == 2
+
+
+@pytest.mark.parametrize("source", ["x*(0/0)", "x*(0/0) + x", "x*(1/0) + x*(-1/0)", "(0/0)*x^2",
+                                    "x*1e400 + x*(0/0)"])
+def test_a_non_finite_constant_keeps_its_nan_in_the_derivative(source: str) -> None:
+    """Identities such as 0*u = 0 and a*(b/c) = (a*b)/c do not hold when u is 0/0 or 1/0: the
+    derivative is nan where autodiff's is (it printed 0 or 1, dropping the nan)."""
+    result = differentiate(parse(source), ["x"])
+    autodiff = gradient_at(parse(source), {"x": 1.5})[0].gradient["x"]
+    assert math.isnan(autodiff)
+    assert math.isnan(evaluate(result.trees["x"], {"x": 1.5}))
+    assert math.isnan(value_of(result.derivatives["x"], {"x": 1.5}))

@@ -170,9 +170,31 @@ class Builder:
             if math.isfinite(folded):
                 return self.num(folded)
             return self.raw(op, args)
+        if op in (_ADD, _SUB, _MUL, _DIV) and not all(self._ordinary(a) for a in args):
+            return self._opaque(op, args)  # (zmul's zero wins over inf and nan by design)
         rewrite = self._rewrites.get(op.name)
         if rewrite is not None:
             return rewrite(self, *args)
+        return self.raw(op, args)
+
+    def _ordinary(self, node: Expr) -> bool:
+        """Whether the rewrites' identities (0*u = 0, u - u = 0, a*(b/c) = (a*b)/c, ...) hold for
+        ``node``: it uses a variable, or its constant value is finite."""
+        value = self._value.get(id(node))
+        return value is None or math.isfinite(value)
+
+    def _opaque(self, op: Op, args: Sequence[Expr]) -> Expr:
+        """``op`` over a non-finite constant (``0/0``, ``1/0``): only the identities that hold for
+        inf and nan too (1*u, u/1, u + 0, u - 0), so that x*(0/0) keeps its x and its nan."""
+        numbers = [_number(a) for a in args]
+        if op is _MUL and 1.0 in numbers:
+            return args[1] if numbers[0] == 1.0 else args[0]
+        if op is _DIV and numbers[1] == 1.0:
+            return args[0]
+        if op is _ADD and 0.0 in numbers:
+            return args[1] if numbers[0] == 0.0 else args[0]
+        if op is _SUB and numbers[1] == 0.0:
+            return args[0]
         return self.raw(op, args)
 
     # shorthands used by the rewrites
