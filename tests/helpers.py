@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
 from typer.testing import CliRunner
 
 from autodiff_cli.cli import app
@@ -9,4 +12,16 @@ from autodiff_cli.cli import app
 runner = CliRunner()
 """Runs ``adcli`` in-process: ``runner.invoke(app, ["grad", "x^2", "--x", "3"])``."""
 
-__all__ = ["app", "runner"]
+READERS = [
+    "numpy",
+    pytest.param(
+        "pyarrow",
+        marks=pytest.mark.skipif(
+            not importlib.util.find_spec("pyarrow"),
+            reason="pyarrow (the data extra) is not installed",
+        ),
+    ),
+]
+"""fit's CSV readers, for parametrizing: pyarrow's tests are skipped, with the reason, without it."""
+
+__all__ = ["READERS", "app", "runner"]

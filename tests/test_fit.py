@@ -20,18 +20,10 @@ from autodiff_cli.fit.model import FitError
 from autodiff_cli.fit.predict import read_parameters
 from autodiff_cli.optimize.optimizers import OPTIMIZERS
 
+from .helpers import READERS
+
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-READERS = [
-    "numpy",
-    pytest.param(
-        "pyarrow",
-        marks=pytest.mark.skipif(
-            not __import__("importlib").util.find_spec("pyarrow"),
-            reason="pyarrow (the data extra) is not installed",
-        ),
-    ),
-]
 
 
 def write(path: Path, header: list[str], rows: list[list[object]]) -> Path:

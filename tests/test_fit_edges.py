@@ -11,18 +11,7 @@ import pytest
 
 from autodiff_cli.fit import FitConfig, fit
 from autodiff_cli.fit.data import open_source
-from tests.helpers import app, runner
-
-READERS = [
-    "numpy",
-    pytest.param(
-        "pyarrow",
-        marks=pytest.mark.skipif(
-            not __import__("importlib").util.find_spec("pyarrow"),
-            reason="pyarrow (the data extra) is not installed",
-        ),
-    ),
-]
+from tests.helpers import READERS, app, runner
 
 LINE = "x,y\n1,3\n2,5\n3,7.1\n4,9\n"
 """y = 2x + 1 but for one point: least squares gives a = 2.01, b = 0.95."""
