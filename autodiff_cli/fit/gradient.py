@@ -51,8 +51,6 @@ class GradientFit(FitMethod):
         self.best: tuple[float, Any] | None = None
         self.done: tuple[int, Any, int, float, float] | None = None
         """The last whole epoch: (epoch, x, steps, loss, gradient norm), where Ctrl-C ends."""
-        self.recorded = -1
-        """The last epoch handed to the records (they may have been taken since)."""
 
     def _validation_rows(self) -> int:
         return self.stream_validation[1]
@@ -247,10 +245,6 @@ class GradientFit(FitMethod):
             warnings,
         )
 
-    def record(self, step: int, loss: float, grad_norm: float, x: Sequence[float]) -> None:
-        super().record(step, loss, grad_norm, x)
-        self.recorded = step
-
     def interrupt(self) -> FitResult:
         """Finish after Ctrl-C where the last whole epoch ended: the steps of an epoch cut
         short are dropped, and so the trajectory's last record is the result's point.  The
@@ -260,7 +254,7 @@ class GradientFit(FitMethod):
             epoch, x, steps, loss, norm = self.done
             self.epoch, self.x, self.steps, self.grad_norm = epoch, x, steps, norm
             self.records[:] = [r for r in self.records if r[0] <= epoch]
-            last = self.records[-1][0] if self.records else self.recorded
+            last = self.last_recorded[0] if self.last_recorded is not None else -1
             if last < epoch:
                 self.record(epoch, loss, norm, x)
         self.result = self._result("interrupted", summarize=False)

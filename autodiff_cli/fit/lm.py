@@ -46,8 +46,6 @@ class LeastSquaresFit(FitMethod):
         self.evaluations = 0
         self.restarts = 0
         self._last: Any = None
-        self._recorded: tuple[int, Any] | None = None
-        """The iteration and point of the last record made (the run loop takes the records)."""
         self._cache: tuple[bytes, tuple[Any, Any, float]] | None = None
         self._final_grad = math.nan
 
@@ -247,14 +245,10 @@ class LeastSquaresFit(FitMethod):
             warnings,
         )
 
-    def record(self, step: int, loss: float, grad_norm: float, x: Any) -> None:
-        super().record(step, loss, grad_norm, x)
-        self._recorded = (step, x)
-
     def interrupt(self) -> FitResult:
         """Finish after Ctrl-C at the point of the last iteration recorded: the records of the
         iterations taken are kept, and the trajectory's last record is the result's point."""
-        if self._recorded is not None:
-            self.iteration, self.x = self._recorded
+        if self.last_recorded is not None:
+            self.iteration, self.x = self.last_recorded
         self.result = self._result("interrupted", [])
         return self.result

@@ -32,6 +32,9 @@ class FitMethod(Outcome[FitResult]):
         self.started = time.perf_counter()
         self.names = problem.model.params
         self.x: Any = None
+        self.last_recorded: tuple[int, Any] | None = None
+        """The step and point of the last record made (the run loop may have taken it since):
+        where Ctrl-C ends a run, so that the trajectory's last row is the result's point."""
 
 
     def every(self, total: int) -> int:
@@ -49,6 +52,7 @@ class FitMethod(Outcome[FitResult]):
     def record(self, step: int, loss: float, grad_norm: float, x: Sequence[float]) -> None:
         if self.config.record:
             self.records.append((step, loss, grad_norm, *(float(v) for v in x)))
+        self.last_recorded = (step, x)
 
     def finish(
         self,
