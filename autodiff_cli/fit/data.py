@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,11 +281,18 @@ def _number(text: str) -> float:
     return float(text)
 
 
-def _fields(source: Source, block: Block, lines: list[str]) -> Iterator[list[str]]:
-    """Python's csv reader over a block's lines; its complaints (a line ending in CR alone, a
-    quote left open) as a DataError with the line."""
+def _rows(source: Source, block: Block) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a block that is not blank, with its line number, by Python's csv reader,
+    checked for its number of fields; what the reader refuses (the text not UTF-8, a line
+    ending in CR alone, a quote left open) as a DataError with the line."""
+    try:
+        lines = block.data.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        line = block.first_line + block.data[: error.start].count(b"\n")
+        raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
     reader = csv.reader(lines, delimiter=source.delimiter)
-    while True:
+    width = len(source.columns)
+    for offset in itertools.count():
         try:
             fields = next(reader)
         except StopIteration:
@@ -297,22 +305,6 @@ def _fields(source: Source, block: Block, lines: list[str]) -> Iterator[list[str
                     "without a line feed): write the file with LF or CRLF line endings"
                 ) from None
             raise DataError(f"{source.name}, line {line}: {error}") from None
-        yield fields
-
-
-def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
-    """Line by line, for a block a fast parser refused: the first bad line is the error."""
-    import numpy as np
-
-    use = [source.columns.index(name) for name in names]
-    out: list[list[float]] = [[] for _ in names]
-    width = len(source.columns)
-    try:
-        lines = block.data.decode("utf-8").split("\n")
-    except UnicodeDecodeError as error:
-        line = block.first_line + block.data[: error.start].count(b"\n")
-        raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
-    for offset, fields in enumerate(_fields(source, block, lines)):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
         line = block.first_line + offset
@@ -322,6 +314,16 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
                 f"{'field' if len(fields) == 1 else 'fields'}, but the header names "
                 f"{width} columns"
             )
+        yield line, fields
+
+
+def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[str, Any]:
+    """Line by line, for a block a fast parser refused: the first bad line is the error."""
+    import numpy as np
+
+    use = [source.columns.index(name) for name in names]
+    out: list[list[float]] = [[] for _ in names]
+    for line, fields in _rows(source, block):
         for target, index in zip(out, use):
             cell = fields[index].strip()
             if not cell:
@@ -339,22 +341,7 @@ def _parse_python(source: Source, block: Block, names: Sequence[str]) -> dict[st
 
 def _count_rows(source: Source, block: Block) -> int:
     """How many rows a block has, each checked for its number of fields."""
-    try:
-        lines = block.data.decode("utf-8").split("\n")
-    except UnicodeDecodeError as error:
-        line = block.first_line + block.data[: error.start].count(b"\n")
-        raise DataError(f"{source.name}, line {line}: the text is not UTF-8") from None
-    width, rows = len(source.columns), 0
-    for offset, fields in enumerate(_fields(source, block, lines)):
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue
-        if len(fields) != width:
-            raise DataError(
-                f"{source.name}, line {block.first_line + offset}: {len(fields)} "
-                f"{'field' if len(fields) == 1 else 'fields'}, but the header names {width} columns"
-            )
-        rows += 1
-    return rows
+    return sum(1 for _ in _rows(source, block))
 
 
 # ---------------------------------------------------------------- checking values
