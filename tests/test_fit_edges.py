@@ -132,6 +132,18 @@ def test_a_tolerance_that_is_nan_is_named_as_given(tmp_path: Path, name: str) ->
     assert name == "gtol" or "--gtol" not in out.stderr
 
 
+@pytest.mark.parametrize("name", ["tol", "ftol", "xtol", "gtol"])
+def test_a_tolerance_of_inf_is_refused_under_its_own_name(tmp_path: Path, name: str) -> None:
+    """--ftol inf made least squares 'converge' at its first iteration; --tol inf was refused
+    as --gtol by the minimize methods."""
+    out = run("fit", "a*x+b", "-d", str(line(tmp_path)), "--init", "1", "--loss", "huber", f"--{name}", "inf")
+    no_traceback(out)
+    assert out.exit_code == 2, out.output
+    message = f"--{name} must be finite, not inf: a tolerance of inf would call any point converged"
+    assert message in out.stderr
+    assert name == "gtol" or "--gtol" not in out.stderr
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [

@@ -102,6 +102,9 @@ def check_settings(config: FitConfig) -> None:
         value = getattr(config, name)
         if not value >= 0.0:
             raise FitError(f"{option(name)} must be 0 or more, not {value!r}")
+        if value == math.inf:
+            raise FitError(f"{option(name)} must be finite, not inf: a tolerance of inf would call any "
+                           "point converged")
     counts = (("iterations", config.iterations, 1), ("epochs", config.epochs, 0), ("seed", config.seed, 0),
               ("batch_size", config.batch_size, 1), ("every", config.every, 1))
     for name, count, least in counts:
